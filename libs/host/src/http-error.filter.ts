@@ -1,0 +1,53 @@
+import { Catch, HttpException, type ArgumentsHost, type ExceptionFilter } from '@nestjs/common';
+import type { FastifyReply } from 'fastify';
+
+// gRPC status code -> HTTP status, so REST mirrors the gRPC API's errors (CONVENTIONS.md).
+const HTTP_OF_GRPC: Record<number, number> = {
+  3: 400, // INVALID_ARGUMENT
+  5: 404, // NOT_FOUND
+  6: 409, // ALREADY_EXISTS
+  7: 403, // PERMISSION_DENIED
+  8: 429, // RESOURCE_EXHAUSTED
+  9: 409, // FAILED_PRECONDITION
+  10: 409, // ABORTED
+  11: 400, // OUT_OF_RANGE
+  12: 501, // UNIMPLEMENTED
+  14: 503, // UNAVAILABLE
+  4: 504, // DEADLINE_EXCEEDED
+  16: 401, // UNAUTHENTICATED
+};
+
+/** Anything carrying a numeric gRPC `code` (libs/grpc's GrpcError, grpc-js ServiceError). */
+function grpcCodeOf(err: unknown): number | undefined {
+  if (typeof err !== 'object' || err === null || !('code' in err)) return undefined;
+  const code = (err).code;
+  return typeof code === 'number' && code >= 0 && code <= 16 ? code : undefined;
+}
+
+/** Every REST error is `{ "error": "<message a person can act on>" }` with the matching status. */
+@Catch()
+export class HttpErrorFilter implements ExceptionFilter {
+  catch(err: unknown, host: ArgumentsHost): void {
+    const reply = host.switchToHttp().getResponse<FastifyReply>();
+    let status = 500;
+    let message = 'internal error';
+    if (err instanceof HttpException) {
+      status = err.getStatus();
+      const body = err.getResponse();
+      message = typeof body === 'string' ? body : (errorText(body) ?? err.message);
+    } else {
+      const code = grpcCodeOf(err);
+      if (code !== undefined) {
+        status = HTTP_OF_GRPC[code] ?? 500;
+        if (status < 500) message = err instanceof Error ? err.message : String(err);
+      }
+    }
+    void reply.status(status).send({ error: message });
+  }
+}
+
+function errorText(body: object): string | undefined {
+  const m = (body as { message?: unknown }).message;
+  if (Array.isArray(m)) return m.join('; ');
+  return typeof m === 'string' ? m : undefined;
+}
