@@ -1,11 +1,16 @@
 // One vitest setup for every package. SWC compiles the tests so Nest's decorator metadata survives
 // (vitest's default esbuild transform drops it). `kind` picks unit tests (beside the code) or
 // integration tests (test/*.int.spec.ts, against the real local servers).
+import path from 'node:path';
 import swc from 'unplugin-swc';
 import { defineConfig } from 'vitest/config';
 
 export function aioVitestConfig(kind) {
-  const integration = kind === 'int';
+  const integration = kind === 'int' || kind === 'e2e';
+  // deploy/local/test.mjs sets AIO_TEST_RESULTS to collect one JSON report per package and kind, which it
+  // sums into the closing "N passed, N failed" line.
+  const resultsDir = process.env.AIO_TEST_RESULTS;
+  const reportName = `${path.basename(process.cwd())}-${kind}.json`;
   return defineConfig({
     plugins: [
       swc.vite({
@@ -18,7 +23,10 @@ export function aioVitestConfig(kind) {
       }),
     ],
     test: {
-      include: integration ? ['test/**/*.int.spec.ts'] : ['src/**/*.spec.ts', 'test/**/*.unit.spec.ts'],
+      include:
+        kind === 'e2e' ? ['test/**/*.e2e.spec.ts'] : integration ? ['test/**/*.int.spec.ts'] : ['src/**/*.spec.ts', 'test/**/*.unit.spec.ts'],
+      reporters: resultsDir ? ['default', 'json'] : ['default'],
+      outputFile: resultsDir ? { json: path.join(resultsDir, reportName) } : undefined,
       exclude: ['**/node_modules/**', '**/dist/**'],
       passWithNoTests: false,
       testTimeout: integration ? 120_000 : 10_000,

@@ -1,0 +1,2 @@
+import { aioVitestConfig } from '../vitest.shared.mjs';
+export default aioVitestConfig('e2e');
