@@ -75,6 +75,7 @@ if (await run('build', ...turbo('build'))) {
     started = await infra.up();
     infraOk = true;
   } catch (err) {
+    started = err.started ?? [];
     failures.push('infrastructure');
     process.stdout.write(`infrastructure failed: ${err.message}\n`);
   }

@@ -1,0 +1,141 @@
+#!/usr/bin/env node
+// The five services as local processes, on top of the local infrastructure:
+//   node deploy/local/mesh.mjs up|down|status|start
+// up: build (cached by turbo), infra up, the services detached, returns when every /readyz answers.
+// down: the services, then the infrastructure. status: one table of every process and port.
+// start: up, then what is running, the endpoints and a token to call them with.
+// Services are components of infra.mjs (same pid files, logs, port checks, readiness wait, stop).
+import { spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import * as infra from './infra.mjs';
+
+const ROOT = infra.ROOT;
+
+/** Default ports: ARCHITECTURE.md. */
+export const SERVICES = [
+  { name: 'registry', httpPort: 8101, grpcPort: 50051 },
+  { name: 'ingestion', httpPort: 8102, grpcPort: 50052 },
+  { name: 'trainer', httpPort: 8103, grpcPort: 50053 },
+  { name: 'monitor', httpPort: 8104, grpcPort: 50054 },
+  { name: 'inference-gateway', httpPort: 8000, grpcPort: 8001, extraPorts: [8002] },
+];
+
+export const AUTH_SECRET_FILE = path.join(ROOT, '.infra', 'auth-secret');
+
+/** The HS256 secret of the local default, created once (mode 600) and shared by services and `aio-token`. */
+export function localAuthSecret() {
+  if (!existsSync(AUTH_SECRET_FILE)) {
+    mkdirSync(path.dirname(AUTH_SECRET_FILE), { recursive: true });
+    writeFileSync(AUTH_SECRET_FILE, randomBytes(32).toString('base64url'), { mode: 0o600 });
+  }
+  return readFileSync(AUTH_SECRET_FILE, 'utf8').trim();
+}
+
+export function serviceComponent(svc, env = process.env) {
+  const main = path.join(ROOT, 'services', svc.name, 'dist', 'main.js');
+  return {
+    name: svc.name,
+    ports: [svc.httpPort, svc.grpcPort, ...(svc.extraPorts ?? [])],
+    // Services are always ours; the variable names a remote deployment only for status output.
+    endpointEnv: `AIO_${svc.name.toUpperCase().replace(/-/g, '_')}_URL`,
+    defaultEndpoint: `http://127.0.0.1:${svc.httpPort}`,
+    readyTimeoutMs: 90_000,
+    prepare() {
+      if (!existsSync(main)) throw new Error(`${path.relative(ROOT, main)} is missing: run \`npm run build\` first`);
+    },
+    spawnSpec() {
+      return {
+        command: process.execPath,
+        args: ['--enable-source-maps', main],
+        cwd: path.join(ROOT, 'services', svc.name),
+        env: {
+          ...env,
+          AIO_AUTH_SECRET: env.AIO_AUTH_SECRET ?? (env.AIO_AUTH_JWKS_URL ? undefined : localAuthSecret()),
+          NODE_ENV: env.NODE_ENV ?? 'production',
+        },
+      };
+    },
+    async probe() {
+      const res = await fetch(`http://127.0.0.1:${svc.httpPort}/readyz`, { signal: AbortSignal.timeout(2000) });
+      return res.status === 200;
+    },
+  };
+}
+
+const components = (env) => SERVICES.map((s) => serviceComponent(s, env));
+const names = SERVICES.map((s) => s.name);
+
+function build() {
+  const res = spawnSync('turbo', ['run', 'build', '--output-logs=errors-only', '--filter=./services/*...'], {
+    cwd: ROOT,
+    stdio: 'inherit',
+  });
+  if (res.status !== 0) throw new infra.InfraError('build failed (see above)');
+}
+
+/** Starts infra (unless external) and the services. Resolves to what this call started, per kind. */
+export async function up({ env = process.env, skipBuild = false } = {}) {
+  if (!skipBuild) build();
+  const startedInfra = await infra.up([], { env });
+  const startedServices = await infra.up(names, { env, components: components(env) });
+  return { infra: startedInfra, services: startedServices };
+}
+
+export async function down({ env = process.env, services = names, withInfra = true } = {}) {
+  await infra.down(services, { components: components(env) });
+  if (withInfra) await infra.down([]);
+}
+
+export async function statusRows(env = process.env) {
+  return [...(await infra.status([], { env })), ...(await infra.status(names, { env, components: components(env) }))];
+}
+
+function endpointsText() {
+  const lines = [
+    'Endpoints (local default):',
+    '  registry           gRPC 127.0.0.1:50051  REST http://127.0.0.1:8101/v1',
+    '  ingestion          gRPC 127.0.0.1:50052  REST http://127.0.0.1:8102/v1',
+    '  trainer            gRPC 127.0.0.1:50053  REST http://127.0.0.1:8103/v1',
+    '  monitor            gRPC 127.0.0.1:50054  REST http://127.0.0.1:8104/v1',
+    '  inference-gateway  gRPC 127.0.0.1:8001   REST http://127.0.0.1:8000/v2  metrics http://127.0.0.1:8002/metrics',
+    '  traces and logs    http://127.0.0.1:9200/traces-aio-*/_search, /logs-aio-*/_search',
+    '',
+    'A token for the APIs (admin, 12 h):  npm run token -- --subject you --roles admin',
+    'Stop everything:                      npm run down',
+  ];
+  return lines.join('\n');
+}
+
+async function main(cmd) {
+  switch (cmd) {
+    case 'up':
+      await up();
+      process.stdout.write(`${infra.formatStatus(await statusRows())}\n`);
+      return 0;
+    case 'start':
+      await up();
+      process.stdout.write(`\n${infra.formatStatus(await statusRows())}\n\n${endpointsText()}\n`);
+      return 0;
+    case 'down':
+      await down();
+      return 0;
+    case 'status':
+      process.stdout.write(`${infra.formatStatus(await statusRows())}\n`);
+      return 0;
+    default:
+      process.stderr.write('usage: node deploy/local/mesh.mjs up|down|status|start\n');
+      return 2;
+  }
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(path.resolve(process.argv[1])).href) {
+  try {
+    process.exitCode = await main(process.argv[2]);
+  } catch (err) {
+    process.stderr.write(`mesh: ${err instanceof infra.InfraError ? err.message : (err?.stack ?? err)}\n`);
+    process.exitCode = 1;
+  }
+}
