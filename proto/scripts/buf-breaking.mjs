@@ -2,8 +2,8 @@
 // feature branch, HEAD for uncommitted edits on main, and HEAD~1 for a clean main (CI after a merge).
 // Passes quietly when the baseline has no proto/ yet: the commit that introduces it breaks nothing.
 // BUF_BREAKING_AGAINST=<git ref> overrides the choice.
-import { execFileSync, spawnSync } from 'node:child_process';
-import { relative } from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { join, relative } from 'node:path';
 
 const git = (...args) => {
   const r = spawnSync('git', args, { encoding: 'utf8' });
@@ -28,4 +28,7 @@ if (git('cat-file', '-e', `${against}:${subdir}/buf.yaml`) === undefined) {
 }
 const gitDir = relative(process.cwd(), `${top}/.git`);
 console.log(`buf breaking against ${against}`);
-execFileSync('buf', ['breaking', '--against', `${gitDir}#ref=${against},subdir=${subdir}`], { stdio: 'inherit' });
+// The pinned buf, so the script also works when run with plain `node`.
+const buf = join(import.meta.dirname, '..', 'node_modules', '.bin', 'buf');
+const run = spawnSync(buf, ['breaking', '--against', `${gitDir}#ref=${against},subdir=${subdir}`], { stdio: 'inherit' });
+process.exit(run.status ?? 1);
