@@ -253,7 +253,7 @@ export async function assertPortsFree(comp) {
   }
   if (busy.length) {
     throw new InfraError(
-      `${comp.name} cannot start: ${busy.join('; ')}. Stop that process, or point ${comp.endpointEnv} at ` +
+      `cannot start: ${busy.join('; ')}. Stop that process, or point ${comp.endpointEnv} at ` +
         `the server you already run.`,
     );
   }
@@ -296,7 +296,7 @@ async function withLock(paths, name, report, fn) {
       }
       if (!told) report(name, `waiting for another infra.mjs (pid ${owner}) that is starting ${name}`);
       told = true;
-      if (Date.now() > deadline) throw new InfraError(`${name}: gave up waiting for pid ${owner} to finish starting it`);
+      if (Date.now() > deadline) throw new InfraError(`gave up waiting for pid ${owner} to finish starting it`);
       await sleep(250);
     }
   }
@@ -446,12 +446,12 @@ async function waitReady(comp, ctx, paths, reporter, isDead, pid) {
       if (dead) {
         rmSync(paths.pidFile, { force: true });
         throw new InfraError(
-          `${comp.name} exited during start (${dead}). Last lines of ${paths.logFile}:\n${indent(logTail(paths.logFile))}`,
+          `exited during start (${dead}). Last lines of ${paths.logFile}:\n${indent(logTail(paths.logFile))}`,
         );
       }
       if (Date.now() - t0 > timeout) {
         throw new InfraError(
-          `${comp.name} (pid ${pid}) did not become ready within ${Math.round(timeout / 1000)} s; it is left running ` +
+          `pid ${pid} did not become ready within ${Math.round(timeout / 1000)} s; it is left running ` +
             `for inspection (stop it with: node deploy/local/infra.mjs down ${comp.name}). ` +
             `Last lines of ${paths.logFile}:\n${indent(logTail(paths.logFile))}`,
         );
@@ -467,7 +467,7 @@ const indent = (text) => text.replace(/^/gm, '    | ');
 
 function spawnDetached(comp, ctx, paths) {
   const spec = comp.spawnSpec(ctx);
-  if (!spec?.command) throw new InfraError(`${comp.name}: spawnSpec() returned no command`);
+  if (!spec?.command) throw new InfraError('spawnSpec() returned no command');
   mkdirSync(path.dirname(paths.logFile), { recursive: true });
   // Keep the previous run's log (it may explain a crash) as <name>.log.1.
   if (existsSync(paths.logFile)) renameSync(paths.logFile, `${paths.logFile}.1`);
@@ -532,7 +532,7 @@ async function upOne(entry, { root, env, reporter }) {
     const { pid, isDead } = spawnDetached(comp, ctx, paths);
     if (!pid) {
       await sleep(50);
-      throw new InfraError(`${comp.name}: ${isDead() ?? 'the process did not start'}`);
+      throw new InfraError(isDead() ?? 'the process did not start');
     }
     say(`started pid ${pid}, log ${path.relative(root, paths.logFile)}`);
     const ms = await waitReady(comp, ctx, paths, reporter, isDead, pid);

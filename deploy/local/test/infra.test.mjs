@@ -1,6 +1,6 @@
 // infra.mjs logic against tiny fake components (a Node TCP server per component): no Kafka, no Java,
 // runs in a few seconds. Each test uses its own temporary root (<tmp>/.infra/...) and free ports.
-import { after, before, describe, test } from 'node:test';
+import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -19,11 +19,20 @@ import {
   up,
 } from '../infra.mjs';
 
-let root;
-before(() => {
-  root = mkdtempSync(path.join(os.tmpdir(), 'aio-infra-test-'));
+// A fresh <tmp>/.infra per test, so a failing test cannot leave pid files that another one sees.
+const roots = [];
+function freshRoot() {
+  const root = mkdtempSync(path.join(os.tmpdir(), 'aio-infra-test-'));
+  roots.push(root);
+  return root;
+}
+// Whatever a failed test left running is stopped (down() without names finds every pid file).
+after(async () => {
+  for (const root of roots) {
+    await down([], { root, stream: sink(), graceMs: 1000 }).catch(() => {});
+    rmSync(root, { recursive: true, force: true });
+  }
 });
-after(() => rmSync(root, { recursive: true, force: true }));
 
 /** A writable that collects progress output, so tests stay quiet and can assert on it. */
 function sink() {
@@ -102,6 +111,7 @@ describe('externalEndpoint', () => {
 
 describe('up', () => {
   test('skips a component whose endpoint env points elsewhere, without preparing or spawning', async () => {
+    const root = freshRoot();
     const comp = fake('ext', await freePort(), {
       prepare: () => assert.fail('prepare must not run'),
       spawnSpec: () => assert.fail('spawnSpec must not run'),
@@ -121,6 +131,7 @@ describe('up', () => {
   });
 
   test('fails naming the busy port and the process that holds it', async () => {
+    const root = freshRoot();
     const port = await freePort();
     const blocker = net.createServer();
     await new Promise((r) => blocker.listen(port, '127.0.0.1', r));
@@ -128,7 +139,7 @@ describe('up', () => {
       const comp = fake('busy', port, { spawnSpec: () => assert.fail('must not spawn') });
       assert.equal(await portFree(port), false);
       await assert.rejects(up([], { root, components: [comp], env: {}, stream: sink() }), (err) => {
-        assert.match(err.message, new RegExp(`127\\.0\\.0\\.1:${port} is in use by pid ${process.pid}\\b`));
+        assert.match(err.message, new RegExp(`^busy: cannot start: 127\\.0\\.0\\.1:${port} is in use by pid ${process.pid}\\b`));
         assert.match(err.message, /FAKE_BUSY_URL/);
         return true;
       });
@@ -139,11 +150,12 @@ describe('up', () => {
   });
 
   test('reports a process that dies during start with the end of its log', async () => {
+    const root = freshRoot();
     const comp = fake('crash', await freePort(), {
       script: `console.log('fatal: config is broken'); process.exit(3)`,
     });
     await assert.rejects(up([], { root, components: [comp], env: {}, stream: sink() }), (err) => {
-      assert.match(err.message, /crash exited during start \(exit code 3\)/);
+      assert.match(err.message, /^crash: exited during start \(exit code 3\)/);
       assert.match(err.message, /fatal: config is broken/);
       assert.deepEqual(err.started, []);
       return true;
@@ -153,9 +165,10 @@ describe('up', () => {
   });
 
   test('times out when the process runs but never answers', async () => {
+    const root = freshRoot();
     const port = await freePort();
     const comp = fake('mute', port, { readyTimeoutMs: 800, script: 'setInterval(() => {}, 1000)' });
-    await assert.rejects(up([], { root, components: [comp], env: {}, stream: sink() }), /did not become ready within 1 s/);
+    await assert.rejects(up([], { root, components: [comp], env: {}, stream: sink() }), /mute: pid \d+ did not become ready within 1 s/);
     const [row] = await status([], { root, components: [comp], env: {} });
     assert.equal(row.state, 'running');
     assert.equal(row.ready, false);
@@ -165,6 +178,7 @@ describe('up', () => {
 
 describe('lifecycle', () => {
   test('up, up again (idempotent), status, down, down again', async () => {
+    const root = freshRoot();
     const port = await freePort();
     const comp = fake('svc', port);
     const opts = { root, components: [comp], env: {}, stream: sink() };
@@ -194,6 +208,7 @@ describe('lifecycle', () => {
   });
 
   test('down escalates to SIGKILL when SIGTERM is ignored', async () => {
+    const root = freshRoot();
     const port = await freePort();
     const comp = fake('stubborn', port, {
       script: `process.on('SIGTERM', () => {}); require('node:net').createServer().listen(${port}, '127.0.0.1')`,
@@ -209,6 +224,7 @@ describe('lifecycle', () => {
 
 describe('status', () => {
   test('rows: stopped, external, dead', async () => {
+    const root = freshRoot();
     const a = fake('a', await freePort());
     const b = fake('b', await freePort());
     const c = fake('c', await freePort());
