@@ -545,8 +545,9 @@ async function upOne(entry, { root, env, reporter }) {
  * Starts the named components (default: all available), concurrently. Resolves to the names of the
  * components THIS call started (not those already running or external), so a caller can stop exactly
  * what it started with `down(started)`. Rejects with an InfraError listing every component that failed
- * (the others stay up; their names are on the error's `started`). Options (mainly for tests): root, env, components (component objects instead of
- * loading modules), stream (where progress goes; default stderr), onResult(row) for each component's
+ * (the others stay up; their names are on the error's `started`).
+ * Options (mainly for tests): root, env, components (component objects instead of loading modules),
+ * stream (where progress goes; default stderr), onResult(row) called with each component's
  * `{ name, state: 'started'|'running'|'external', pid?, endpoint }`.
  */
 export async function up(names = [], opts = {}) {

@@ -35,7 +35,9 @@ function checkJava(env) {
   if (res.error) {
     throw new Error(
       `Kafka needs Java ${MIN_JAVA}+ but \`${java}\` could not run (${res.error.code ?? res.error.message}). ` +
-        `Install a JDK (Debian/Ubuntu: apt-get install openjdk-17-jre-headless) or set JAVA_HOME.`,
+        (env.JAVA_HOME
+          ? `JAVA_HOME=${env.JAVA_HOME} has no working bin/java: fix or unset it.`
+          : `Install a JDK (Debian/Ubuntu: apt-get install openjdk-17-jre-headless) or set JAVA_HOME.`),
     );
   }
   const major = parseJavaMajor(`${res.stderr}${res.stdout}`);
