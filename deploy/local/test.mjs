@@ -65,7 +65,7 @@ if (await run('build', ...turbo('build'))) {
   await run('local scripts tests', 'node', [
     '--test', '--test-reporter=spec', '--test-reporter-destination=stdout',
     '--test-reporter=tap', `--test-reporter-destination=${path.join(RESULTS, 'local.tap')}`,
-    path.join(ROOT, 'deploy', 'local', 'test'),
+    'deploy/local/test/*.test.mjs',
   ]);
 
   banner('infrastructure');
