@@ -1,1 +1,43 @@
-export {};
+export type {
+  BidiStreamingImpl,
+  CallContext,
+  ClientStreamingImpl,
+  MethodImpl,
+  ServerStreamingImpl,
+  ServiceImpl,
+  UnaryImpl,
+} from './call.context.js';
+export {
+  createGrpcClient,
+  DEFAULT_CLIENT_TIMEOUT_MS,
+  type BidiStreamingCall,
+  type CallOptions,
+  type ClientMethod,
+  type ClientStreamingCall,
+  type GrpcClient,
+  type GrpcClientOptions,
+  type ServerStreamingCall,
+  type UnaryCall,
+} from './grpc.client.js';
+export {
+  alreadyExists,
+  failedPrecondition,
+  fromServiceError,
+  GrpcError,
+  invalidArgument,
+  notFound,
+  Status,
+  statusName,
+} from './grpc.error.js';
+export {
+  createGrpcServer,
+  DEFAULT_MAX_MESSAGE_BYTES,
+  type GrpcServer,
+  type GrpcServerOptions,
+  type ServerAuth,
+  type ServiceOptions,
+  type TokenVerifierLike,
+} from './grpc.server.js';
+export { HealthStatuses } from './health.service.js';
+export { metadataGetter, metadataSetter } from './trace.metadata.js';
+export { methodPath, rawServiceDefinition, serviceDefinition } from './service.definition.js';
