@@ -108,7 +108,8 @@ export class EventSubscriber {
     this.commitEvery = positive('commitEvery', options.commitEvery ?? 50);
     this.heartbeatEveryMs = positive('heartbeatEveryMs', options.heartbeatEveryMs ?? 3_000);
     this.stopTimeoutMs = positive('stopTimeoutMs', options.stopTimeoutMs ?? 30_000);
-    this.consumer = kafka.consumer({ ...options.consumer, groupId: options.groupId });
+    // A 1 s fetch long-poll (kafkajs: 5 s) bounds how long stop() waits for an idle fetch to return.
+    this.consumer = kafka.consumer({ maxWaitTimeInMs: 1_000, ...options.consumer, groupId: options.groupId });
     this.dlqProducer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner, idempotent: true, maxInFlightRequests: 1 });
     this.consumer.on(this.consumer.events.CRASH, ({ payload }) => {
       this.logger.error('consumer crashed', { groupId: options.groupId, restart: payload.restart }, payload.error);
