@@ -7,6 +7,8 @@ export interface IndexTemplate {
 
 // Above Elasticsearch's built-in `logs-*-*` / `traces-*-*` templates (priority 100), so ours decides.
 const PRIORITY = 200;
+// Bumped whenever the mappings change, so `GET _index_template/aio-*` tells which one a cluster has.
+const TEMPLATE_VERSION = 1;
 
 const keyword = { type: 'keyword', ignore_above: 1024 } as const;
 const text = { type: 'text' } as const;
@@ -48,6 +50,7 @@ export function indexTemplates(): IndexTemplate[] {
         index_patterns: ['traces-aio-*'],
         data_stream: {},
         priority: PRIORITY,
+        version: TEMPLATE_VERSION,
         _meta: { managed_by: '@aio/telemetry' },
         template: {
           mappings: {
@@ -77,6 +80,7 @@ export function indexTemplates(): IndexTemplate[] {
         index_patterns: ['logs-aio-*'],
         data_stream: {},
         priority: PRIORITY,
+        version: TEMPLATE_VERSION,
         _meta: { managed_by: '@aio/telemetry' },
         template: {
           mappings: {

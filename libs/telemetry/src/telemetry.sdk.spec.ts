@@ -110,6 +110,18 @@ describe('startTelemetry', () => {
     expect(warnings).toHaveLength(1);
   });
 
+  it('bounds shutdown when the engine hangs instead of answering', async () => {
+    const search = new FakeSearch();
+    search.mode = 'hang';
+    const started = Date.now();
+    await withTelemetry({ shutdownTimeoutMs: 300 }, { searchClient: search, write: () => undefined }, async (telemetry) => {
+      trace.getTracer('unit').startSpan('stuck').end();
+      telemetry.logger.info('stuck too');
+      await search.untilRequests(3);
+    });
+    expect(Date.now() - started).toBeLessThan(2_000);
+  });
+
   it('sends spans and log records to an OTLP/HTTP endpoint when asked to', async () => {
     const received: { path: string; body: string }[] = [];
     const collector = createServer((request, response) => {
