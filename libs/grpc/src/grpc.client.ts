@@ -145,14 +145,14 @@ class Caller {
         return async (requests: AsyncIterable<MessageInitShape<DescMessage>>, callOptions?: CallOptions) => {
           const prepared = await this.prepare(method, callOptions, defaultTimeout);
           const finished = new AbortController();
-          let sourceError: unknown;
+          let sourceError: Error | undefined;
           return this.settle(
             prepared,
             callOptions?.signal,
             (done) => {
               const call = this.client.makeClientStreamRequest(path, serialize, deserialize, prepared.metadata, prepared.callOptions, done);
               pump(requests, call, toRequest, finished.signal).catch((error: unknown) => {
-                sourceError = error;
+                sourceError = asError(error);
                 call.cancel();
               });
               return call;
@@ -171,14 +171,14 @@ class Caller {
       case 'bidi_streaming':
         return (requests: AsyncIterable<MessageInitShape<DescMessage>>, callOptions?: CallOptions) => {
           const finished = new AbortController();
-          let sourceError: unknown;
+          let sourceError: Error | undefined;
           return this.stream(
             method,
             callOptions,
             (prepared) => {
               const call = this.client.makeBidiStreamRequest(path, serialize, deserialize, prepared.metadata, prepared.callOptions);
               pump(requests, call, toRequest, finished.signal).catch((error: unknown) => {
-                sourceError = error;
+                sourceError = asError(error);
                 call.cancel();
               });
               return call;
@@ -219,7 +219,7 @@ class Caller {
     prepared: Prepared,
     signal: AbortSignal | undefined,
     start: (done: (error: ServiceError | null, value?: T) => void) => { cancel(): void },
-    localError: () => unknown = () => undefined,
+    localError: () => Error | undefined = () => undefined,
     onEnd: () => void = () => undefined,
   ): Promise<T> {
     return new Promise<T>((resolve, reject) => {
@@ -250,7 +250,7 @@ class Caller {
     method: DescMethod,
     callOptions: CallOptions | undefined,
     start: (prepared: Prepared) => ClientReadableStream<MessageShape<DescMessage>>,
-    localError: () => unknown = () => undefined,
+    localError: () => Error | undefined = () => undefined,
     onEnd: () => void = () => undefined,
   ): AsyncGenerator<MessageShape<DescMessage>> {
     const prepared = await this.prepare(method, callOptions, undefined);
@@ -301,4 +301,9 @@ function finish(span: Span, code: Status): void {
   span.setAttribute('rpc.grpc.status_code', code);
   if (code !== Status.OK) span.setStatus({ code: SpanStatusCode.ERROR, message: statusName(code) });
   span.end();
+}
+
+/** The caller's own request-stream failure, surfaced as is (it is not a gRPC status). */
+function asError(error: unknown): Error {
+  return error instanceof Error ? error : new Error(String(error));
 }

@@ -73,6 +73,16 @@ describe('status mapping', () => {
     }
   });
 
+  it('refuses a message above maxMessageBytes with RESOURCE_EXHAUSTED', async () => {
+    const server = harness.server({ auth: 'disabled', maxMessageBytes: 1024 });
+    server.add(GRPCInferenceService, fullInferenceImpl());
+    const port = await server.start('127.0.0.1', 0);
+    const client = harness.client(GRPCInferenceService, port);
+    const error = await rejection(client.modelInfer({ modelName: 'm', rawInputContents: [new Uint8Array(4096)] }));
+    expect(error.code).toBe(Status.RESOURCE_EXHAUSTED);
+    expect((await client.modelInfer({ modelName: 'm', rawInputContents: [new Uint8Array(16)] })).modelName).toBe('m');
+  });
+
   it('reports UNIMPLEMENTED for a method the server does not have', async () => {
     const { port } = await openRegistry();
     const client = harness.client(IngestionService, port);
@@ -87,6 +97,7 @@ describe('streaming', () => {
     const port = await server.start('127.0.0.1', 0);
     const client = harness.client(IngestionService, port);
     async function* batches() {
+      await Promise.resolve();
       for (let i = 0; i < 50; i++) {
         yield { records: [{ dataset: 'iris', key: `k${i}` }, { dataset: 'iris', key: '' }] };
       }
@@ -102,6 +113,7 @@ describe('streaming', () => {
     const port = await server.start('127.0.0.1', 0);
     const client = harness.client(GRPCInferenceService, port);
     async function* requests() {
+      await Promise.resolve();
       for (let i = 0; i < 20; i++) {
         yield { modelName: i === 5 ? '' : 'm', id: String(i), rawInputContents: [new Uint8Array([i])] };
       }

@@ -29,13 +29,18 @@ export interface RegistryProbe {
   slowRelease: Latch<void>;
   /** Resolves with the abort reason a waiting handler saw. */
   aborted: Latch<unknown>;
+  /** Resolves when GetModel("hang") has started waiting for its abort. */
+  hangStarted: Latch<void>;
   /** Principal subjects seen by CreateModel. */
   subjects: (string | undefined)[];
+  /** "authorization|x-tenant" metadata seen by GetModel. */
+  headers: string[];
 }
 
 export function registryImpl(probe: RegistryProbe): Partial<ServiceImpl<typeof RegistryService>> {
   const waitForAbort = (ctx: CallContext): Promise<never> =>
     new Promise((_, reject) => {
+      probe.hangStarted.resolve();
       ctx.signal.addEventListener('abort', () => {
         probe.aborted.resolve(ctx.signal.reason);
         reject(ctx.signal.reason as Error);
@@ -48,6 +53,7 @@ export function registryImpl(probe: RegistryProbe): Partial<ServiceImpl<typeof R
       return Promise.resolve({ model: { name: request.name, description: request.description, latestVersion: 0 } });
     },
     getModel: async (request, ctx) => {
+      probe.headers.push(`${String(ctx.metadata.get('authorization')[0] ?? '')}|${String(ctx.metadata.get('x-tenant')[0] ?? '')}`);
       if (request.name === 'missing') throw notFound('model', request.name);
       if (request.name === 'boom') throw new Error('database exploded');
       if (request.name === 'hang') return waitForAbort(ctx);
@@ -78,7 +84,7 @@ export function fullRegistryImpl(probe: RegistryProbe): ServiceImpl<typeof Regis
 }
 
 export function newProbe(): RegistryProbe {
-  return { slowStarted: signal(), slowRelease: signal(), aborted: signal<unknown>(), subjects: [] };
+  return { slowStarted: signal(), slowRelease: signal(), aborted: signal<unknown>(), hangStarted: signal(), subjects: [], headers: [] };
 }
 
 export const ingestionImpl: ServiceImpl<typeof IngestionService> = {
