@@ -109,7 +109,17 @@ export class EventPublisher {
     if (this.closing) throw new Error('publisher is disconnecting: publish refused');
     if (items.length === 0) return [];
     await this.connect();
-    const prepared = items.map((item) => this.prepare(item));
+    const prepared: Prepared[] = [];
+    try {
+      for (const item of items) prepared.push(this.prepare(item));
+    } catch (err) {
+      // One bad item fails the whole batch before anything is sent; close the spans already open.
+      for (const p of prepared) {
+        p.span.setStatus({ code: SpanStatusCode.ERROR, message: 'batch not sent: another item failed to encode' });
+        p.span.end();
+      }
+      throw err;
+    }
     const byTopic = new Map<string, Message[]>();
     for (const p of prepared) {
       const list = byTopic.get(p.topic) ?? [];
@@ -174,26 +184,25 @@ export class EventPublisher {
       },
       context.active(),
     );
-    let value: Uint8Array;
     try {
-      value = toBinary(schema, create(schema, item.message));
+      const value = toBinary(schema, create(schema, item.message));
+      const headers: HeaderMap = { ...options.headers };
+      // The trace context is the producer span's, so the consumer's span becomes its child.
+      propagation.inject(trace.setSpan(context.active(), span), headers, headerSetter);
+      Object.assign(headers, encodeCloudEventHeaders({ id, type: schema.typeName, source: options.source, time: options.time ?? new Date() }));
+      this.logger.debug('publishing event', { topic, id, type: schema.typeName, key: options.key });
+      return {
+        id,
+        topic,
+        span,
+        record: { key: options.key, value: Buffer.from(value.buffer, value.byteOffset, value.byteLength), headers },
+      };
     } catch (err) {
       span.recordException(err instanceof Error ? err : String(err));
       span.setStatus({ code: SpanStatusCode.ERROR, message: 'encode failed' });
       span.end();
       throw err;
     }
-    const headers: HeaderMap = { ...options.headers };
-    // The trace context is the producer span's, so the consumer's span becomes its child.
-    propagation.inject(trace.setSpan(context.active(), span), headers, headerSetter);
-    Object.assign(headers, encodeCloudEventHeaders({ id, type: schema.typeName, source: options.source, time: options.time ?? new Date() }));
-    this.logger.debug('publishing event', { topic, id, type: schema.typeName, key: options.key });
-    return {
-      id,
-      topic,
-      span,
-      record: { key: options.key, value: Buffer.from(value.buffer, value.byteOffset, value.byteLength), headers },
-    };
   }
 
   private partitionOf(p: Prepared, metadata: RecordMetadata[]): number | undefined {

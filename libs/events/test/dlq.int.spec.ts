@@ -93,4 +93,52 @@ describe('dead-letter queue', () => {
     const [offsets] = await env.admin.fetchOffsets({ groupId, topics: [topic] });
     expect(offsets?.partitions).toEqual([expect.objectContaining({ partition: 0, offset: '4' })]);
   });
+
+  it('commits nothing past a failed record whose DLQ write failed: it is redelivered and parked later', async () => {
+    const topic = unique('it.dlqfail');
+    const dlq = dlqOf(topic);
+    await createTopics(env.admin, [topic, dlq], 1);
+    const groupId = unique('g');
+    const attempts: number[] = [];
+    const handled: string[] = [];
+    const after = signal();
+    let dlqWrites = 0;
+    const subscriber = new EventSubscriber(env.kafka, {
+      groupId,
+      topics: [topic],
+      fromBeginning: true,
+      logger: testLogger,
+      retry: { maxAttempts: 2, baseDelayMs: 10, maxDelayMs: 10, jitter: 0 },
+      // The first DLQ write goes to a name the broker rejects, as if the DLQ were unreachable.
+      dlqTopic: (t) => (++dlqWrites === 1 ? 'no spaces allowed' : dlqOf(t)),
+      handlers: new EventHandlers().on(StructSchema, (event, ctx) => {
+        if (event.id === 'poison') {
+          attempts.push(ctx.attempt);
+          return Promise.reject(new Error('always fails'));
+        }
+        handled.push(event.id);
+        if (event.id === 'after') after.resolve();
+        return Promise.resolve();
+      }),
+    });
+    const joined = nextGroupJoin(subscriber.consumer);
+    await subscriber.start();
+    await joined;
+    const committedPastAll = committed(subscriber.consumer, topic, 0, '2');
+    const publisher = createPublisher(env.kafka, { logger: testLogger });
+    for (const id of ['poison', 'after']) {
+      await publisher.publish(topic, StructSchema, fromJson(StructSchema, {}), { key: 'k', id, source: 'aio/test' });
+    }
+    await Promise.all([after.promise, committedPastAll]);
+    await Promise.all([subscriber.stop(), publisher.disconnect()]);
+    // Two full rounds of attempts: the record came back after the failed DLQ write.
+    expect(attempts).toEqual([1, 2, 1, 2]);
+    expect(dlqWrites).toBe(2);
+    expect(handled).toEqual(['after']);
+    // Parked exactly once (the failed write left nothing behind), and the group moved past it.
+    expect(await env.admin.fetchTopicOffsets(dlq)).toEqual([expect.objectContaining({ partition: 0, high: '1' })]);
+    const [offsets] = await env.admin.fetchOffsets({ groupId, topics: [topic] });
+    expect(offsets?.partitions).toEqual([expect.objectContaining({ partition: 0, offset: '2' })]);
+  });
 });
+
