@@ -20,6 +20,10 @@ export const platformEnvSpec = {
   AIO_TELEMETRY_EXPORT: oneOf(['search', 'otlp', 'both', 'none'], { default: 'search' }),
   OTEL_EXPORTER_OTLP_ENDPOINT: url({ optional: true, protocols: ['http', 'https'] }),
   LOG_LEVEL: oneOf(['debug', 'info', 'warn', 'error'], { default: 'info' }),
+  // deployment.environment of every span and log record ("local", "staging", "production").
+  AIO_ENVIRONMENT: str({ default: 'local' }),
+  // Address the service binds its HTTP and gRPC ports to; 0.0.0.0 in containers.
+  AIO_BIND_HOST: str({ default: '127.0.0.1' }),
   // Neither auth variable is required here: locally the secret comes from .infra/auth-secret
   // (see @aio/auth), and exactly-one-of is checked by TokenVerifier.fromOptions.
   AIO_AUTH_SECRET: secret({ optional: true }),

@@ -3,3 +3,5 @@ export { Readiness, type ReadinessCheck, type ReadinessReport } from './readines
 export { HttpErrorFilter } from './http-error.filter.js';
 export { HealthController } from './health.controller.js';
 export { MetricsSource } from './metrics-source.js';
+export { Platform, type PlatformOptions, type PlatformSubscribeOptions } from './platform.service.js';
+export { PlatformModule } from './platform.module.js';
