@@ -5,3 +5,4 @@ export { HealthController } from './health.controller.js';
 export { MetricsSource } from './metrics-source.js';
 export { Platform, type PlatformOptions, type PlatformSubscribeOptions } from './platform.service.js';
 export { PlatformModule } from './platform.module.js';
+export { Permission, RestAuthGuard } from './rest-auth.guard.js';

@@ -1,6 +1,8 @@
 import 'reflect-metadata';
 import { Global, Module, type DynamicModule, type INestApplicationContext, type LoggerService, type Type } from '@nestjs/common';
-import { NestFactory } from '@nestjs/core';
+import { NestFactory, Reflector } from '@nestjs/core';
+import type { ServerAuth } from '@aio/grpc';
+import { RestAuthGuard } from './rest-auth.guard.js';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { HealthController } from './health.controller.js';
 import { HttpErrorFilter } from './http-error.filter.js';
@@ -37,6 +39,8 @@ export interface RunServiceOptions {
   onShutdown?: () => Promise<void>;
   /** Largest accepted REST body (bytes). */
   bodyLimit?: number;
+  /** Token verification for REST routes marked with @Permission (the same verifier as gRPC). */
+  auth?: ServerAuth;
   /** Install SIGTERM/SIGINT handlers (off in tests that own the process). */
   handleSignals?: boolean;
 }
@@ -74,6 +78,7 @@ export async function runService(opts: RunServiceOptions): Promise<RunningServic
     { logger: opts.nestLogger, abortOnError: false },
   );
   app.useGlobalFilters(new HttpErrorFilter());
+  if (opts.auth) app.useGlobalGuards(new RestAuthGuard(opts.auth, app.get(Reflector)));
   await app.listen({ host: opts.bindHost, port: opts.httpPort });
   const httpAddress = app.getHttpServer().address();
   const httpPort = typeof httpAddress === 'object' && httpAddress ? httpAddress.port : opts.httpPort;
