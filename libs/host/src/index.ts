@@ -6,3 +6,5 @@ export { MetricsSource } from './metrics-source.js';
 export { Platform, type PlatformOptions, type PlatformSubscribeOptions } from './platform.service.js';
 export { PlatformModule } from './platform.module.js';
 export { Permission, RestAuthGuard } from './rest-auth.guard.js';
+export { fromRestJson, toRestJson } from './rest.json.js';
+export { decodePageToken, encodePageToken, pageSize } from './page.token.js';

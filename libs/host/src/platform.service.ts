@@ -13,7 +13,8 @@ import type { Logger, Telemetry } from '@aio/telemetry';
 import type { DescMessage } from '@bufbuild/protobuf';
 import type { BeforeApplicationShutdown, OnApplicationShutdown } from '@nestjs/common';
 import type { Kafka } from 'kafkajs';
-import { ConnectionStates, type Connection } from 'mongoose';
+// mongoose is CommonJS: its enums are reachable through the default export only.
+import mongoose, { type Connection } from 'mongoose';
 import { kafkaFrom, outboxPublisher } from './platform.wiring.js';
 import type { Readiness } from './readiness.service.js';
 
@@ -68,7 +69,7 @@ export class Platform implements BeforeApplicationShutdown, OnApplicationShutdow
     const publisher = createPublisher(kafka, { logger: options.telemetry.getLogger('kafka') });
     await publisher.connect();
     const platform = new Platform(options, kafka, publisher, mongo, server.kind === 'ferretdb');
-    readiness.register('mongodb', () => Promise.resolve(mongo.readyState === ConnectionStates.connected ? undefined : 'MongoDB connection is not open'));
+    readiness.register('mongodb', () => Promise.resolve(mongo.readyState === mongoose.ConnectionStates.connected ? undefined : 'MongoDB connection is not open'));
     readiness.register('kafka-consumers', () => Promise.resolve(platform.consumerProblem()));
     logger.info('platform connected', { 'db.name': options.database, 'db.server': server.kind });
     return platform;

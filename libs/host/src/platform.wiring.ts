@@ -93,6 +93,7 @@ export interface ServiceMainOptions<C extends PlatformConfig> {
  * telemetry before anything else loads, then the service; a failed start is logged and flushed.
  */
 export async function serviceMain<C extends PlatformConfig>(opts: ServiceMainOptions<C>): Promise<void> {
+  quietKnownWarnings();
   let config: C;
   try {
     config = opts.loadConfig();
@@ -108,4 +109,17 @@ export async function serviceMain<C extends PlatformConfig>(opts: ServiceMainOpt
     await telemetry.shutdown();
     process.exit(1);
   }
+}
+
+/**
+ * kafkajs 2.2.4 arms timers with negative delays on Node 24 (tulios/kafkajs#1751; Node clamps them to
+ * 1 ms): one harmless warning per connection that would otherwise fill every service's stderr.
+ */
+function quietKnownWarnings(): void {
+  const listeners = process.listeners('warning');
+  process.removeAllListeners('warning');
+  process.on('warning', (warning) => {
+    if (warning.name === 'TimeoutNegativeWarning') return;
+    for (const listener of listeners) listener(warning);
+  });
 }

@@ -1,0 +1,38 @@
+import { bearerFrom } from '@aio/auth';
+import { GrpcError, Status, type ServerAuth } from '@aio/grpc';
+import { SetMetadata, type CanActivate, type ExecutionContext } from '@nestjs/common';
+import type { Reflector } from '@nestjs/core';
+import type { FastifyRequest } from 'fastify';
+
+const PERMISSION = 'aio:permission';
+
+/** The permission a REST route needs, e.g. `@Permission('models:read')`; routes without one are public. */
+export const Permission = (permission: string): MethodDecorator & ClassDecorator => SetMetadata(PERMISSION, permission);
+
+/**
+ * Bearer-token auth for REST, with the same verifier and role table as gRPC. Failures are the
+ * GrpcErrors the REST error filter turns into 401/403 `{ error }` bodies.
+ */
+export class RestAuthGuard implements CanActivate {
+  constructor(
+    private readonly auth: ServerAuth,
+    private readonly reflector: Reflector,
+  ) {}
+
+  async canActivate(context: ExecutionContext): Promise<boolean> {
+    const permission = this.reflector.getAllAndOverride<string | undefined>(PERMISSION, [context.getHandler(), context.getClass()]);
+    if (permission === undefined) return true;
+    const request = context.switchToHttp().getRequest<FastifyRequest & { principal?: unknown }>();
+    let principal;
+    try {
+      principal = await this.auth.verifier.verify(bearerFrom(request.headers.authorization));
+    } catch (err) {
+      throw new GrpcError(Status.UNAUTHENTICATED, `${err instanceof Error ? err.message : String(err)}`);
+    }
+    if (!this.auth.authorize(principal, permission)) {
+      throw new GrpcError(Status.PERMISSION_DENIED, `${principal.subject} lacks permission ${permission}`);
+    }
+    request.principal = principal;
+    return true;
+  }
+}
