@@ -1,6 +1,8 @@
 import type { EnvConfig, PlatformEnvSpec } from '@aio/config';
 import {
   createPublisher,
+  dlqOf,
+  ensureTopics,
   subscribe,
   topics,
   type EventPublisher,
@@ -66,6 +68,7 @@ export class Platform implements BeforeApplicationShutdown, OnApplicationShutdow
     });
     const server = await detectServer(mongo);
     const kafka = kafkaFrom(options.config, options.service, options.telemetry.getLogger('kafka'));
+    await ensurePlatformTopics(kafka, topics(options.config.AIO_TOPIC_PREFIX));
     const publisher = createPublisher(kafka, { logger: options.telemetry.getLogger('kafka') });
     await publisher.connect();
     const platform = new Platform(options, kafka, publisher, mongo, server.kind === 'ferretdb');
@@ -119,5 +122,21 @@ export class Platform implements BeforeApplicationShutdown, OnApplicationShutdow
   async onApplicationShutdown(): Promise<void> {
     await this.publisher.disconnect();
     await disconnectMongo(this.mongo, this.logger);
+  }
+}
+
+/**
+ * The platform's shared topics (and their DLQs) exist before anyone produces or joins a group on them:
+ * broker-side auto-creation races consumers (kafkajs fails a join on a leaderless partition) and would
+ * give DLQs a single partition. Idempotent; every service runs it at start.
+ */
+async function ensurePlatformTopics(kafka: Kafka, names: TopicNames): Promise<void> {
+  const shared = [names.dataEvents, names.registryEvents, names.trainingEvents, names.monitorEvents, names.inferenceLog, names.feedback];
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    await ensureTopics(admin, [...shared, ...shared.map(dlqOf)], 3);
+  } finally {
+    await admin.disconnect();
   }
 }

@@ -109,7 +109,7 @@ export class ModelsRepository implements OnModuleInit {
   /** Reserves the next version number (a gap is left if the version insert then fails). */
   async nextVersion(model: string): Promise<number | undefined> {
     return this.platform.locks.run('models', async () => {
-      const doc = await this.models.findOneAndUpdate({ _id: model }, { $inc: { latestVersion: 1 } }, { new: true }).lean<ModelDoc>().exec();
+      const doc = await this.models.findOneAndUpdate({ _id: model }, { $inc: { latestVersion: 1 } }, { returnDocument: 'after' }).lean<ModelDoc>().exec();
       return doc?.latestVersion;
     });
   }
