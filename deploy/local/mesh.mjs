@@ -77,9 +77,9 @@ function build() {
 }
 
 /** Starts infra (unless external) and the services. Resolves to what this call started, per kind. */
-export async function up({ env = process.env, skipBuild = false } = {}) {
+export async function up({ env = process.env, skipBuild = false, withInfra = true } = {}) {
   if (!skipBuild) build();
-  const startedInfra = await infra.up([], { env });
+  const startedInfra = withInfra ? await infra.up([], { env }) : [];
   const startedServices = await infra.up(names, { env, components: components(env) });
   return { infra: startedInfra, services: startedServices };
 }
@@ -109,31 +109,34 @@ function endpointsText() {
   return lines.join('\n');
 }
 
-async function main(cmd) {
+async function main(cmd, flags) {
+  // --services: leave the infrastructure alone (the test runner owns it); --no-build: dist is fresh.
+  const withInfra = !flags.includes('--services');
+  const skipBuild = flags.includes('--no-build');
   switch (cmd) {
     case 'up':
-      await up();
+      await up({ withInfra, skipBuild });
       process.stdout.write(`${infra.formatStatus(await statusRows())}\n`);
       return 0;
     case 'start':
-      await up();
+      await up({ withInfra, skipBuild });
       process.stdout.write(`\n${infra.formatStatus(await statusRows())}\n\n${endpointsText()}\n`);
       return 0;
     case 'down':
-      await down();
+      await down({ withInfra });
       return 0;
     case 'status':
       process.stdout.write(`${infra.formatStatus(await statusRows())}\n`);
       return 0;
     default:
-      process.stderr.write('usage: node deploy/local/mesh.mjs up|down|status|start\n');
+      process.stderr.write('usage: node deploy/local/mesh.mjs up|down|status|start [--services] [--no-build]\n');
       return 2;
   }
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(path.resolve(process.argv[1])).href) {
   try {
-    process.exitCode = await main(process.argv[2]);
+    process.exitCode = await main(process.argv[2], process.argv.slice(3));
   } catch (err) {
     process.stderr.write(`mesh: ${err instanceof infra.InfraError ? err.message : (err?.stack ?? err)}\n`);
     process.exitCode = 1;
