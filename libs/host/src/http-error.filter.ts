@@ -24,25 +24,23 @@ function grpcCodeOf(err: unknown): number | undefined {
   return typeof code === 'number' && code >= 0 && code <= 16 ? code : undefined;
 }
 
+/** The HTTP status and the `{ error }` text of anything a handler threw; internals never leak in a 5xx. */
+export function httpErrorOf(err: unknown): { status: number; message: string } {
+  if (err instanceof HttpException) {
+    const body = err.getResponse();
+    return { status: err.getStatus(), message: typeof body === 'string' ? body : (errorText(body) ?? err.message) };
+  }
+  const code = grpcCodeOf(err);
+  const status = code === undefined ? 500 : (HTTP_OF_GRPC[code] ?? 500);
+  return { status, message: status < 500 && err instanceof Error ? err.message : 'internal error' };
+}
+
 /** Every REST error is `{ "error": "<message a person can act on>" }` with the matching status. */
 @Catch()
 export class HttpErrorFilter implements ExceptionFilter {
   catch(err: unknown, host: ArgumentsHost): void {
-    const reply = host.switchToHttp().getResponse<FastifyReply>();
-    let status = 500;
-    let message = 'internal error';
-    if (err instanceof HttpException) {
-      status = err.getStatus();
-      const body = err.getResponse();
-      message = typeof body === 'string' ? body : (errorText(body) ?? err.message);
-    } else {
-      const code = grpcCodeOf(err);
-      if (code !== undefined) {
-        status = HTTP_OF_GRPC[code] ?? 500;
-        if (status < 500) message = err instanceof Error ? err.message : String(err);
-      }
-    }
-    void reply.status(status).send({ error: message });
+    const { status, message } = httpErrorOf(err);
+    void host.switchToHttp().getResponse<FastifyReply>().status(status).send({ error: message });
   }
 }
 

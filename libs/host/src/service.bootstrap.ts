@@ -6,6 +6,7 @@ import { RestAuthGuard } from './rest-auth.guard.js';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { HealthController } from './health.controller.js';
 import { HttpErrorFilter } from './http-error.filter.js';
+import { HttpTraceInterceptor } from './http-trace.interceptor.js';
 import { MetricsSource } from './metrics-source.js';
 import { Readiness } from './readiness.service.js';
 
@@ -78,6 +79,7 @@ export async function runService(opts: RunServiceOptions): Promise<RunningServic
     { logger: opts.nestLogger, abortOnError: false },
   );
   app.useGlobalFilters(new HttpErrorFilter());
+  app.useGlobalInterceptors(new HttpTraceInterceptor());
   if (opts.auth) app.useGlobalGuards(new RestAuthGuard(opts.auth, app.get(Reflector)));
   await app.listen({ host: opts.bindHost, port: opts.httpPort });
   const httpAddress = app.getHttpServer().address();
