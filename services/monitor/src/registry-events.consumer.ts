@@ -1,0 +1,49 @@
+import { EventHandlers, type EventEnvelope } from '@aio/events';
+import { Platform } from '@aio/host';
+import { AliasMovedSchema, DeploymentChangedSchema, ModelCreatedSchema, ModelVersionCreatedSchema } from '@aio/proto/aio/registry/v1/events';
+import type { DescMessage } from '@bufbuild/protobuf';
+import { Inject, Injectable, type OnApplicationBootstrap } from '@nestjs/common';
+import { WatchedModelsService, type WatchChange } from './watched-models.service.js';
+
+/**
+ * kafkajs' assigners hand out every partition of the group's topics without regard to what each
+ * member subscribed to, so two topic prefixes (a test, the e2e run, the local mesh) must never share
+ * a group: the default prefix keeps the plain name, any other prefix scopes it.
+ */
+export function consumerGroup(prefix: string, name: string): string {
+  return prefix === 'aio' ? name : `${prefix}.${name}`;
+}
+
+/** Registry events -> watched models. The span of each handler continues the producer's trace (@aio/events). */
+@Injectable()
+export class RegistryEventsConsumer implements OnApplicationBootstrap {
+  constructor(
+    @Inject(Platform) private readonly platform: Platform,
+    @Inject(WatchedModelsService) private readonly watched: WatchedModelsService,
+  ) {}
+
+  async onApplicationBootstrap(): Promise<void> {
+    // The platform created the shared topics (and DLQs) when it connected.
+    const topic = this.platform.topics.registryEvents;
+    const record = <D extends DescMessage>(event: EventEnvelope<D>, model: string, change: WatchChange): Promise<void> =>
+      this.watched.record({ id: event.id, model, time: event.time ?? new Date(), change });
+    await this.platform.subscribe({
+      groupId: consumerGroup(this.platform.topics.prefix, 'monitor'),
+      topics: [topic],
+      // A monitor started after the registry must still learn every model the topic retains.
+      fromBeginning: true,
+      handlers: new EventHandlers()
+        .on(ModelCreatedSchema, (e) => record(e, e.message.model?.name ?? e.key ?? '', { kind: 'model-created', aliases: e.message.model?.aliases ?? {} }))
+        .on(ModelVersionCreatedSchema, (e) =>
+          record(e, e.message.version?.model ?? e.key ?? '', { kind: 'version-created', version: e.message.version?.version ?? 0 }),
+        )
+        .on(AliasMovedSchema, (e) => {
+          const change = e.message.change;
+          return record(e, change?.model ?? e.key ?? '', { kind: 'alias-moved', alias: change?.alias ?? '', toVersion: change?.toVersion ?? 0 });
+        })
+        .on(DeploymentChangedSchema, (e) =>
+          record(e, e.message.deployment?.model ?? e.key ?? '', { kind: 'deployment-changed', generation: e.message.deployment?.generation ?? 0 }),
+        ),
+    });
+  }
+}
