@@ -1,0 +1,67 @@
+import { GrpcError, Status } from '@aio/grpc';
+import { DeploymentSchema } from '@aio/proto/aio/registry/v1/registry';
+import { ModelInferRequestSchema, type ModelInferRequest } from '@aio/proto/inference/grpc_service';
+import { create, type MessageInitShape } from '@bufbuild/protobuf';
+import { describe, expect, it } from 'vitest';
+import { indexEntries, NOT_LOADED_REASON, servedVersions } from './deployments.service.js';
+import { validateInferRequest } from './inference.service.js';
+import { consumerGroup } from './registry-events.consumer.js';
+
+const request = (init: MessageInitShape<typeof ModelInferRequestSchema>): ModelInferRequest =>
+  create(ModelInferRequestSchema, { modelName: 'iris', inputs: [{ name: 'x', datatype: 'FP32', shape: [1n, 4n] }], ...init });
+
+function rejection(req: ModelInferRequest): string | undefined {
+  try {
+    validateInferRequest(req);
+    return undefined;
+  } catch (err) {
+    expect(err).toBeInstanceOf(GrpcError);
+    expect((err as GrpcError).code).toBe(Status.INVALID_ARGUMENT);
+    return (err as GrpcError).message;
+  }
+}
+
+describe('validateInferRequest', () => {
+  it('accepts a well-formed request', () => {
+    expect(rejection(request({}))).toBeUndefined();
+    expect(rejection(request({ rawInputContents: [new Uint8Array(16)] }))).toBeUndefined();
+  });
+
+  it('names the field that breaks a rule', () => {
+    expect(rejection(request({ modelName: '' }))).toMatch(/^model_name: is required/);
+    expect(rejection(request({ inputs: [] }))).toMatch(/^inputs: /);
+    expect(rejection(request({ inputs: [{ name: '', datatype: 'FP32', shape: [1n] }] }))).toMatch(/^inputs\[0\]\.name: /);
+    expect(rejection(request({ inputs: [{ name: 'x', datatype: 'FLOAT', shape: [1n] }] }))).toMatch(/^inputs\[0\]\.datatype: must be one of/);
+    expect(rejection(request({ inputs: [{ name: 'x', datatype: 'FP32', shape: [-1n] }] }))).toMatch(/^inputs\[0\]\.shape: /);
+    expect(
+      rejection(request({ inputs: [{ name: 'x', datatype: 'FP32', shape: [1n] }, { name: 'x', datatype: 'FP32', shape: [1n] }] })),
+    ).toMatch(/^inputs\[1\]\.name: "x" is given twice/);
+    expect(rejection(request({ rawInputContents: [new Uint8Array(1), new Uint8Array(1)] }))).toMatch(/^raw_input_contents: /);
+  });
+});
+
+describe('repository index entries', () => {
+  it('lists the traffic split and shadows, else the pinned version, else the alias target', () => {
+    expect(servedVersions(create(DeploymentSchema, { model: 'a', target: { case: 'version', value: 3 } }))).toEqual(['3']);
+    expect(servedVersions(create(DeploymentSchema, { model: 'a', target: { case: 'alias', value: 'champion' } }))).toEqual(['']);
+    expect(
+      servedVersions(
+        create(DeploymentSchema, { model: 'a', target: { case: 'version', value: 1 }, traffic: [{ version: 2, weight: 90 }, { version: 3, weight: 10 }], shadowVersions: [4, 2] }),
+      ),
+    ).toEqual(['2', '3', '4']);
+  });
+
+  it('marks every deployed version UNAVAILABLE with the reason', () => {
+    const entries = indexEntries([create(DeploymentSchema, { model: 'iris', target: { case: 'version', value: 1 } })]);
+    expect(entries.map(({ name, version, state, reason }) => ({ name, version, state, reason }))).toEqual([
+      { name: 'iris', version: '1', state: 'UNAVAILABLE', reason: NOT_LOADED_REASON },
+    ]);
+  });
+});
+
+describe('consumerGroup', () => {
+  it('keeps the plain name for the default prefix and scopes any other', () => {
+    expect(consumerGroup('aio', 'inference-gateway')).toBe('inference-gateway');
+    expect(consumerGroup('t-1', 'inference-gateway')).toBe('t-1.inference-gateway');
+  });
+});

@@ -1,0 +1,46 @@
+import { EventHandlers } from '@aio/events';
+import { Platform } from '@aio/host';
+import { AliasMovedSchema, DeploymentChangedSchema, ModelCreatedSchema, ModelVersionCreatedSchema } from '@aio/proto/aio/registry/v1/events';
+import { Inject, Injectable, type OnApplicationBootstrap } from '@nestjs/common';
+import { DeploymentsService } from './deployments.service.js';
+
+/**
+ * kafkajs' assigners hand out every partition of the group's topics without regard to what each
+ * member subscribed to, so two topic prefixes (a test, the e2e run, the local mesh) must never share
+ * a group: the default prefix keeps the plain name, any other prefix scopes it.
+ */
+export function consumerGroup(prefix: string, name: string): string {
+  return prefix === 'aio' ? name : `${prefix}.${name}`;
+}
+
+const ignore = (): Promise<void> => Promise.resolve();
+
+/** DeploymentChanged -> the gateway's deployments. The handler span continues the producer's trace (@aio/events). */
+@Injectable()
+export class RegistryEventsConsumer implements OnApplicationBootstrap {
+  constructor(
+    @Inject(Platform) private readonly platform: Platform,
+    @Inject(DeploymentsService) private readonly deployments: DeploymentsService,
+  ) {}
+
+  async onApplicationBootstrap(): Promise<void> {
+    // The platform created the shared topics (and DLQs) when it connected.
+    const topic = this.platform.topics.registryEvents;
+    await this.platform.subscribe({
+      groupId: consumerGroup(this.platform.topics.prefix, 'inference-gateway'),
+      topics: [topic],
+      // A gateway started after the registry must still learn every deployment the topic retains.
+      fromBeginning: true,
+      handlers: new EventHandlers()
+        .on(DeploymentChangedSchema, async (e) => {
+          if (e.message.deployment === undefined) throw new Error(`DeploymentChanged ${e.id} carries no deployment`);
+          await this.deployments.record(e.message.deployment, e.id);
+        })
+        // Registered so they are not logged as unknown types; versions and alias moves matter once
+        // the gateway loads models and hot-swaps them (issue #3).
+        .on(ModelCreatedSchema, ignore)
+        .on(ModelVersionCreatedSchema, ignore)
+        .on(AliasMovedSchema, ignore),
+    });
+  }
+}
