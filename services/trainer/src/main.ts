@@ -1,1 +1,10 @@
-export {};
+// Telemetry starts before Nest or any client is loaded (serviceMain imports the app afterwards).
+import { serviceMain } from '@aio/host/platform';
+import { loadConfig } from './config.js';
+
+await serviceMain({
+  service: 'trainer',
+  version: '0.1.0',
+  loadConfig,
+  start: async (config, telemetry) => (await import('./trainer.app.js')).startTrainer(config, telemetry),
+});

@@ -1,0 +1,16 @@
+import { parseEnv, platformEnvSpec, port, str, type EnvConfig } from '@aio/config';
+
+export const ingestionEnvSpec = {
+  ...platformEnvSpec,
+  GRPC_PORT: port({ default: 50052 }),
+  HTTP_PORT: port({ default: 8102 }),
+  // The service's own MongoDB database; tests give each run its own.
+  AIO_DATABASE: str({ default: 'aio_ingestion' }),
+};
+
+export type IngestionConfig = EnvConfig<typeof ingestionEnvSpec>;
+
+/** The only reader of process.env in this service; throws a ConfigError listing every bad variable. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): IngestionConfig {
+  return parseEnv(ingestionEnvSpec, env);
+}

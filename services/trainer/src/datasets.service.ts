@@ -1,0 +1,55 @@
+import { Platform } from '@aio/host';
+import { DatasetCreatedSchema } from '@aio/proto/aio/ingestion/v1/events';
+import { DatasetSchema$, type Dataset, type ListDatasetsRequest, type ListDatasetsResponse } from '@aio/proto/aio/ingestion/v1/ingestion';
+import type { EventEnvelope } from '@aio/events';
+import { fromJson, toJson, type JsonObject } from '@bufbuild/protobuf';
+import type { Logger } from '@aio/telemetry';
+import { Inject, Injectable } from '@nestjs/common';
+import { DatasetsRepository, type TrainingDatasetDoc } from './datasets.repository.js';
+import { decodeNameToken, encodeNameToken, pageSize } from './page-token.codec.js';
+
+/** The datasets the trainer can train on, learned from ingestion's DatasetCreated events. */
+@Injectable()
+export class DatasetsService {
+  private readonly logger: Logger;
+
+  constructor(
+    @Inject(DatasetsRepository) private readonly repository: DatasetsRepository,
+    @Inject(Platform) platform: Platform,
+  ) {
+    this.logger = platform.options.telemetry.getLogger('trainer.datasets');
+  }
+
+  /** Handles one DatasetCreated; idempotent (keyed by dataset name), so redelivery is harmless. */
+  async onDatasetCreated(event: EventEnvelope<typeof DatasetCreatedSchema>): Promise<void> {
+    const dataset = event.message.dataset;
+    if (dataset === undefined || dataset.name === '') {
+      // Nothing to record, and retrying cannot fix the payload: the subscriber parks it in the DLQ.
+      throw new Error(`DatasetCreated ${event.id} carries no dataset name`);
+    }
+    await this.repository.upsert({
+      _id: dataset.name,
+      data: toJson(DatasetSchema$, dataset) as JsonObject,
+      eventId: event.id,
+      receivedAt: new Date(),
+    });
+    this.logger.info('dataset available for training', { dataset: dataset.name, 'event.id': event.id });
+  }
+
+  async find(name: string): Promise<Dataset | undefined> {
+    const doc = await this.repository.find(name);
+    return doc === null ? undefined : datasetOf(doc);
+  }
+
+  async list(request: ListDatasetsRequest): Promise<Omit<ListDatasetsResponse, '$typeName'>> {
+    const size = pageSize(request.pageSize);
+    const docs = await this.repository.list(decodeNameToken(request.pageToken), size + 1);
+    const page = docs.slice(0, size).map(datasetOf);
+    const last = page.at(-1);
+    return { datasets: page, nextPageToken: docs.length > size && last !== undefined ? encodeNameToken(last.name) : '' };
+  }
+}
+
+function datasetOf(doc: TrainingDatasetDoc): Dataset {
+  return fromJson(DatasetSchema$, doc.data as JsonObject, { ignoreUnknownFields: true });
+}

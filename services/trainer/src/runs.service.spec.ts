@@ -1,0 +1,99 @@
+import type { Platform } from '@aio/host';
+import { Status } from '@aio/grpc';
+import { DatasetSchema$ } from '@aio/proto/aio/ingestion/v1/ingestion';
+import { CancelRunRequestSchema, ListRunsRequestSchema, RunState, SubmitRunRequestSchema, TrainingRunSchema } from '@aio/proto/aio/trainer/v1/trainer';
+import { create, toJson, type JsonObject, type MessageInitShape } from '@bufbuild/protobuf';
+import { timestampFromDate } from '@bufbuild/protobuf/wkt';
+import { describe, expect, it } from 'vitest';
+import type { DatasetsService } from './datasets.service.js';
+import { decodeRunToken, encodeRunToken } from './page-token.codec.js';
+import type { RunDoc, RunFilter, RunsRepository } from './runs.repository.js';
+import type { RunCursor } from './page-token.codec.js';
+import { RunsService } from './runs.service.js';
+
+class FakeRuns {
+  readonly docs: RunDoc[] = [];
+  find(id: string): Promise<RunDoc | null> {
+    return Promise.resolve(this.docs.find((d) => d._id === id) ?? null);
+  }
+  list(filter: RunFilter, before: RunCursor | undefined, limit: number): Promise<RunDoc[]> {
+    const older = (d: RunDoc): boolean =>
+      before === undefined || d.createTime < before.createTime || (d.createTime.getTime() === before.createTime.getTime() && d._id < before.id);
+    return Promise.resolve(
+      this.docs
+        .filter((d) => (filter.model === undefined || d.model === filter.model) && (filter.state === undefined || d.state === filter.state) && older(d))
+        .sort((a, b) => b.createTime.getTime() - a.createTime.getTime() || (a._id < b._id ? 1 : -1))
+        .slice(0, limit),
+    );
+  }
+}
+
+const known = new Set(['iris']);
+const datasets = { find: (name: string) => Promise.resolve(known.has(name) ? create(DatasetSchema$, { name }) : undefined) } as unknown as DatasetsService;
+const platform = { topics: { dataEvents: 'aio.events.data' } } as unknown as Platform;
+
+function setup(): { svc: RunsService; repo: FakeRuns } {
+  const repo = new FakeRuns();
+  return { svc: new RunsService(repo as unknown as RunsRepository, datasets, platform), repo };
+}
+
+function runDoc(id: string, model: string, state: RunState, at: number): RunDoc {
+  const createTime = new Date(at);
+  const run = create(TrainingRunSchema, { id, model, dataset: 'iris', state, createTime: timestampFromDate(createTime) });
+  return { _id: id, model, state: `RUN_STATE_${RunState[state]}`, createTime, data: toJson(TrainingRunSchema, run) as JsonObject };
+}
+
+const submit = (init: MessageInitShape<typeof SubmitRunRequestSchema>) => create(SubmitRunRequestSchema, init);
+
+describe('RunsService', () => {
+  it('validates SubmitRun: fields, then the dataset, then answers UNIMPLEMENTED until issue #3', async () => {
+    const { svc } = setup();
+    await expect(svc.submit(submit({ dataset: 'iris', trainer: 't' }))).rejects.toMatchObject({ code: Status.INVALID_ARGUMENT, message: 'model: is required' });
+    await expect(svc.submit(submit({ model: 'm', trainer: 't' }))).rejects.toMatchObject({ code: Status.INVALID_ARGUMENT, message: 'dataset: is required' });
+    await expect(svc.submit(submit({ model: 'm', dataset: 'iris', trainer: 't', hyperparameters: { '': '1' } }))).rejects.toMatchObject({
+      message: 'hyperparameters: keys must not be empty',
+    });
+    await expect(svc.submit(submit({ model: 'm', dataset: 'wine', trainer: 't' }))).rejects.toMatchObject({
+      code: Status.FAILED_PRECONDITION,
+      message: expect.stringContaining('dataset "wine" is not known to the trainer') as unknown,
+    });
+    await expect(svc.submit(submit({ model: 'm', dataset: 'iris', trainer: 't' }))).rejects.toMatchObject({ code: Status.UNIMPLEMENTED });
+  });
+
+  it('reads runs newest first with filters and pages', async () => {
+    const { svc, repo } = setup();
+    repo.docs.push(
+      runDoc('r1', 'churn', RunState.SUCCEEDED, 1_000),
+      runDoc('r2', 'churn', RunState.FAILED, 2_000),
+      runDoc('r3', 'fraud', RunState.SUCCEEDED, 2_000),
+      runDoc('r4', 'churn', RunState.SUCCEEDED, 3_000),
+    );
+    const first = await svc.list(create(ListRunsRequestSchema, { pageSize: 2 }));
+    expect(first.runs.map((r) => r.id)).toEqual(['r4', 'r3']);
+    const second = await svc.list(create(ListRunsRequestSchema, { pageSize: 2, pageToken: first.nextPageToken }));
+    expect(second.runs.map((r) => r.id)).toEqual(['r2', 'r1']);
+    expect(second.nextPageToken).toBe('');
+    const churnOk = await svc.list(create(ListRunsRequestSchema, { model: 'churn', state: RunState.SUCCEEDED }));
+    expect(churnOk.runs.map((r) => r.id)).toEqual(['r4', 'r1']);
+    await expect(svc.list(create(ListRunsRequestSchema, { state: 42 as RunState }))).rejects.toMatchObject({ code: Status.INVALID_ARGUMENT });
+    await expect(svc.list(create(ListRunsRequestSchema, { pageToken: 'junk' }))).rejects.toMatchObject({ message: expect.stringMatching(/^page_token: /) as unknown });
+    expect((await svc.get('r2')).state).toBe(RunState.FAILED);
+  });
+
+  it('answers NOT_FOUND for unknown runs and FAILED_PRECONDITION for cancelling an ended one', async () => {
+    const { svc, repo } = setup();
+    repo.docs.push(runDoc('done', 'churn', RunState.SUCCEEDED, 1_000));
+    await expect(svc.get('nope')).rejects.toMatchObject({ code: Status.NOT_FOUND, message: 'run "nope" not found' });
+    await expect(svc.cancel(create(CancelRunRequestSchema, { id: 'nope' }))).rejects.toMatchObject({ code: Status.NOT_FOUND });
+    await expect(svc.cancel(create(CancelRunRequestSchema, { id: 'done' }))).rejects.toMatchObject({
+      code: Status.FAILED_PRECONDITION,
+      message: 'run "done" already ended (RUN_STATE_SUCCEEDED); only queued or running runs can be cancelled',
+    });
+  });
+
+  it('round-trips run page tokens', () => {
+    const cursor = { createTime: new Date(1_700_000_000_123), id: 'run:1' };
+    expect(decodeRunToken(encodeRunToken(cursor))).toEqual(cursor);
+    expect(decodeRunToken('')).toBeUndefined();
+  });
+});
