@@ -26,20 +26,35 @@ export async function ensureTopics(
   if (unique.length === 0) return;
   const timeoutMs = options.timeoutMs ?? 30_000;
   const configEntries = Object.entries(options.config ?? {}).map(([name, value]) => ({ name, value }));
-  // createTopics answers false when all of them already existed and throws for anything else;
-  // when only some existed it returns early without waiting for the new ones' leaders, hence the
-  // explicit wait below in every case.
+  // Only the missing ones: asking the broker to create an existing topic makes kafkajs log an error.
+  // (Another process may still create one meanwhile: createTopics then answers false, which is fine.)
+  const existing = new Set(await admin.listTopics());
+  const missing = unique.filter((topic) => !existing.has(topic));
+  if (missing.length > 0) {
+    await createMissing(admin, missing, partitions, options.replicationFactor ?? -1, configEntries, timeoutMs);
+  }
+  await waitForLeaders(admin, unique, timeoutMs);
+}
+
+async function createMissing(
+  admin: Admin,
+  missing: string[],
+  partitions: number,
+  replicationFactor: number,
+  configEntries: { name: string; value: string }[],
+  timeoutMs: number,
+): Promise<void> {
+  // createTopics may return before the new topics' leaders exist; ensureTopics waits for them after.
   await admin.createTopics({
     waitForLeaders: true,
     timeout: timeoutMs,
-    topics: unique.map((topic) => ({
+    topics: missing.map((topic) => ({
       topic,
       numPartitions: partitions,
-      replicationFactor: options.replicationFactor ?? -1,
+      replicationFactor,
       configEntries,
     })),
   });
-  await waitForLeaders(admin, unique, timeoutMs);
 }
 
 async function waitForLeaders(admin: Admin, names: string[], timeoutMs: number): Promise<void> {

@@ -69,13 +69,19 @@ export async function connectMongo(options: ConnectMongoOptions): Promise<Connec
 /** Closes the connection, waiting for in-flight operations; safe to call twice. */
 export async function disconnectMongo(connection: Connection, logger: MongoLogger): Promise<void> {
   if (connection.readyState === mongoose.ConnectionStates.disconnected) return;
+  closing.add(connection);
   await connection.close();
   logger.info('mongodb disconnected', { db: connection.name });
 }
 
+// Connections being closed on purpose: their 'disconnected' event is not an outage.
+const closing = new WeakSet<Connection>();
+
 function watch(connection: Connection, logger: MongoLogger, where: string): void {
   // The driver reconnects by itself; these lines tell an operator why requests are failing meanwhile.
-  connection.on('disconnected', () => logger.warn('mongodb connection lost; the driver keeps retrying', { uri: where }));
+  connection.on('disconnected', () => {
+    if (!closing.has(connection)) logger.warn('mongodb connection lost; the driver keeps retrying', { uri: where });
+  });
   connection.on('reconnected', () => logger.info('mongodb connection restored', { uri: where }));
   connection.on('error', (err: unknown) => logger.error('mongodb connection error', { uri: where }, err));
 }
