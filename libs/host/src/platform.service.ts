@@ -78,10 +78,14 @@ export class Platform implements BeforeApplicationShutdown, OnApplicationShutdow
     return platform;
   }
 
-  /** Consumes with durable dedup by event id (this service's database remembers what it handled). */
+  /**
+   * Consumes with durable dedup by event id (this service's database remembers what it handled), in
+   * the consumer group `groupId` scoped to the topic prefix (see consumerGroup).
+   */
   async subscribe(options: PlatformSubscribeOptions): Promise<EventSubscriber> {
     const subscriber = await subscribe(this.kafka, {
       ...options,
+      groupId: consumerGroup(this.topics.prefix, options.groupId),
       logger: this.options.telemetry.getLogger('kafka'),
       dedup: new MongoDedupStore({ connection: this.mongo, consumerGroup: options.groupId }),
     });
@@ -123,6 +127,15 @@ export class Platform implements BeforeApplicationShutdown, OnApplicationShutdow
     await this.publisher.disconnect();
     await disconnectMongo(this.mongo, this.logger);
   }
+}
+
+/**
+ * kafkajs' assigners hand out every partition of the group's topics without regard to what each member
+ * subscribed to, so two topic prefixes (a test run, the local mesh) must never share a group: the
+ * default prefix keeps the plain name, any other prefix scopes it.
+ */
+export function consumerGroup(prefix: string, name: string): string {
+  return prefix === 'aio' ? name : `${prefix}.${name}`;
 }
 
 /**

@@ -1,12 +1,15 @@
 import { invalidArgument } from '@aio/grpc';
 import { fromJson, toJson, type DescMessage, type JsonValue, type MessageShape } from '@bufbuild/protobuf';
 
-/** A REST body as a protobuf message; anything that does not fit the message is a 400 naming the problem. */
-export function fromRestJson<D extends DescMessage>(schema: D, body: unknown): MessageShape<D> {
+/**
+ * A REST body (or query string: protobuf JSON accepts numbers given as strings) as the generated request
+ * message; anything that does not fit is INVALID_ARGUMENT (REST 400) naming `where` and the problem.
+ */
+export function fromRestJson<D extends DescMessage>(schema: D, body: unknown, where: 'body' | 'query' = 'body'): MessageShape<D> {
   try {
     return fromJson(schema, (body ?? {}) as JsonValue, { ignoreUnknownFields: false });
   } catch (err) {
-    throw invalidArgument('body', err instanceof Error ? err.message : String(err));
+    throw invalidArgument(where, err instanceof Error ? err.message : String(err));
   }
 }
 

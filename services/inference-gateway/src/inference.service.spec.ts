@@ -5,7 +5,6 @@ import { create, type MessageInitShape } from '@bufbuild/protobuf';
 import { describe, expect, it } from 'vitest';
 import { indexEntries, NOT_LOADED_REASON, servedVersions } from './deployments.service.js';
 import { validateInferRequest } from './inference.service.js';
-import { consumerGroup } from './registry-events.consumer.js';
 
 const request = (init: MessageInitShape<typeof ModelInferRequestSchema>): ModelInferRequest =>
   create(ModelInferRequestSchema, { modelName: 'iris', inputs: [{ name: 'x', datatype: 'FP32', shape: [1n, 4n] }], ...init });
@@ -56,12 +55,5 @@ describe('repository index entries', () => {
     expect(entries.map(({ name, version, state, reason }) => ({ name, version, state, reason }))).toEqual([
       { name: 'iris', version: '1', state: 'UNAVAILABLE', reason: NOT_LOADED_REASON },
     ]);
-  });
-});
-
-describe('consumerGroup', () => {
-  it('keeps the plain name for the default prefix and scopes any other', () => {
-    expect(consumerGroup('aio', 'inference-gateway')).toBe('inference-gateway');
-    expect(consumerGroup('t-1', 'inference-gateway')).toBe('t-1.inference-gateway');
   });
 });

@@ -4,15 +4,6 @@ import { AliasMovedSchema, DeploymentChangedSchema, ModelCreatedSchema, ModelVer
 import { Inject, Injectable, type OnApplicationBootstrap } from '@nestjs/common';
 import { DeploymentsService } from './deployments.service.js';
 
-/**
- * kafkajs' assigners hand out every partition of the group's topics without regard to what each
- * member subscribed to, so two topic prefixes (a test, the e2e run, the local mesh) must never share
- * a group: the default prefix keeps the plain name, any other prefix scopes it.
- */
-export function consumerGroup(prefix: string, name: string): string {
-  return prefix === 'aio' ? name : `${prefix}.${name}`;
-}
-
 const ignore = (): Promise<void> => Promise.resolve();
 
 /** DeploymentChanged -> the gateway's deployments. The handler span continues the producer's trace (@aio/events). */
@@ -27,7 +18,7 @@ export class RegistryEventsConsumer implements OnApplicationBootstrap {
     // The platform created the shared topics (and DLQs) when it connected.
     const topic = this.platform.topics.registryEvents;
     await this.platform.subscribe({
-      groupId: consumerGroup(this.platform.topics.prefix, 'inference-gateway'),
+      groupId: 'inference-gateway',
       topics: [topic],
       // A gateway started after the registry must still learn every deployment the topic retains.
       fromBeginning: true,

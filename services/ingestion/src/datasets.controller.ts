@@ -10,7 +10,6 @@ import {
 import { create, type JsonValue } from '@bufbuild/protobuf';
 import { Body, Controller, Get, HttpCode, Inject, Param, Post, Query, Req } from '@nestjs/common';
 import { DatasetsService } from './datasets.service.js';
-import { fromRestQuery } from './json.codec.js';
 
 /** REST over the same DatasetsService as gRPC; bodies are the generated messages in protobuf JSON (proto field names). */
 @Controller('v1/datasets')
@@ -28,7 +27,7 @@ export class DatasetsController {
   @Get()
   @Permission('datasets:read')
   async list(@Query() query: unknown): Promise<JsonValue> {
-    const page = await this.datasets.list(fromRestQuery(ListDatasetsRequestSchema, query));
+    const page = await this.datasets.list(fromRestJson(ListDatasetsRequestSchema, query, 'query'));
     return toRestJson(ListDatasetsResponseSchema, create(ListDatasetsResponseSchema, page));
   }
 

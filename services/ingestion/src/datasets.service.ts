@@ -1,5 +1,5 @@
 import { alreadyExists, notFound } from '@aio/grpc';
-import { Platform } from '@aio/host';
+import { decodePageToken, encodePageToken, pageSize, Platform } from '@aio/host';
 import { newOutboxEntry } from '@aio/mongo';
 import { DatasetCreatedSchema } from '@aio/proto/aio/ingestion/v1/events';
 import {
@@ -14,7 +14,6 @@ import { timestampFromDate } from '@bufbuild/protobuf/wkt';
 import { Inject, Injectable } from '@nestjs/common';
 import { checkDatasetName, validateCreateDataset } from './dataset.validator.js';
 import { DatasetsRepository, type DatasetDoc } from './datasets.repository.js';
-import { decodePageToken, encodePageToken, pageSize } from './page-token.codec.js';
 
 /** Dataset definitions: validation, creation (announced by DatasetCreated through the outbox), reads. */
 @Injectable()

@@ -5,15 +5,6 @@ import type { DescMessage } from '@bufbuild/protobuf';
 import { Inject, Injectable, type OnApplicationBootstrap } from '@nestjs/common';
 import { WatchedModelsService, type WatchChange } from './watched-models.service.js';
 
-/**
- * kafkajs' assigners hand out every partition of the group's topics without regard to what each
- * member subscribed to, so two topic prefixes (a test, the e2e run, the local mesh) must never share
- * a group: the default prefix keeps the plain name, any other prefix scopes it.
- */
-export function consumerGroup(prefix: string, name: string): string {
-  return prefix === 'aio' ? name : `${prefix}.${name}`;
-}
-
 /** Registry events -> watched models. The span of each handler continues the producer's trace (@aio/events). */
 @Injectable()
 export class RegistryEventsConsumer implements OnApplicationBootstrap {
@@ -28,7 +19,7 @@ export class RegistryEventsConsumer implements OnApplicationBootstrap {
     const record = <D extends DescMessage>(event: EventEnvelope<D>, model: string, change: WatchChange): Promise<void> =>
       this.watched.record({ id: event.id, model, time: event.time ?? new Date(), change });
     await this.platform.subscribe({
-      groupId: consumerGroup(this.platform.topics.prefix, 'monitor'),
+      groupId: 'monitor',
       topics: [topic],
       // A monitor started after the registry must still learn every model the topic retains.
       fromBeginning: true,

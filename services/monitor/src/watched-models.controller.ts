@@ -1,8 +1,7 @@
-import { Permission, toRestJson } from '@aio/host';
-import { GetModelHealthRequestSchema, ModelHealthSchema, WatchedModelSchema } from '@aio/proto/aio/monitor/v1/monitor';
-import { create, type JsonValue } from '@bufbuild/protobuf';
+import { fromRestJson, Permission, toRestJson } from '@aio/host';
+import { GetModelHealthRequestSchema, ListWatchedModelsRequestSchema, ModelHealthSchema, WatchedModelSchema } from '@aio/proto/aio/monitor/v1/monitor';
+import type { JsonValue } from '@bufbuild/protobuf';
 import { Controller, Get, Inject, Param, Query } from '@nestjs/common';
-import { uintParam } from './query.params.js';
 import { WatchedModelsService } from './watched-models.service.js';
 
 /** REST mirror of MonitorService under /v1 (protobuf JSON with proto field names). */
@@ -12,15 +11,16 @@ export class WatchedModelsController {
 
   @Get()
   @Permission('monitor:read')
-  async list(@Query('page_size') size?: string, @Query('page_token') token?: string): Promise<JsonValue> {
-    const page = await this.watched.list(uintParam('page_size', size), token ?? '');
+  async list(@Query() query: unknown): Promise<JsonValue> {
+    const request = fromRestJson(ListWatchedModelsRequestSchema, query, 'query');
+    const page = await this.watched.list(request.pageSize, request.pageToken);
     return { models: page.models.map((m) => toRestJson(WatchedModelSchema, m)), next_page_token: page.nextPageToken };
   }
 
   @Get(':name/health')
   @Permission('monitor:read')
-  async health(@Param('name') name: string, @Query('version') version?: string, @Query('window_seconds') window?: string): Promise<JsonValue> {
-    const request = create(GetModelHealthRequestSchema, { model: name, version: uintParam('version', version), windowSeconds: uintParam('window_seconds', window) });
+  async health(@Param('name') name: string, @Query() query: Record<string, unknown>): Promise<JsonValue> {
+    const request = fromRestJson(GetModelHealthRequestSchema, { ...query, model: name }, 'query');
     return { health: toRestJson(ModelHealthSchema, await this.watched.health(request)) };
   }
 }

@@ -8,6 +8,9 @@ import {
   SetAliasRequestSchema,
   SetDeploymentRequestSchema,
   CreateModelVersionRequestSchema,
+  GetAliasHistoryRequestSchema,
+  ListModelVersionsRequestSchema,
+  ListModelsRequestSchema,
 } from '@aio/proto/aio/registry/v1/registry';
 import { create, type DescMessage, type JsonValue, type MessageShape } from '@bufbuild/protobuf';
 import { Body, Controller, Get, Inject, Param, Post, Put, Query, Req } from '@nestjs/common';
@@ -24,8 +27,9 @@ export class ModelsController {
 
   @Get()
   @Permission('models:read')
-  async list(@Query('page_size') size?: string, @Query('page_token') token?: string): Promise<JsonValue> {
-    const page = await this.models.listModels(Number(size ?? 0) || 0, token ?? '');
+  async list(@Query() query: unknown): Promise<JsonValue> {
+    const request = fromRestJson(ListModelsRequestSchema, query, 'query');
+    const page = await this.models.listModels(request.pageSize, request.pageToken);
     return { models: page.models.map((m) => toRestJson(ModelSchema, m)), next_page_token: page.nextPageToken };
   }
 
@@ -43,8 +47,9 @@ export class ModelsController {
 
   @Get(':name/versions')
   @Permission('models:read')
-  async versions(@Param('name') name: string, @Query('page_size') size?: string, @Query('page_token') token?: string): Promise<JsonValue> {
-    const page = await this.models.listVersions(name, Number(size ?? 0) || 0, token ?? '');
+  async versions(@Param('name') name: string, @Query() query: unknown): Promise<JsonValue> {
+    const request = fromRestJson(ListModelVersionsRequestSchema, query, 'query');
+    const page = await this.models.listVersions(name, request.pageSize, request.pageToken);
     return { versions: page.versions.map((v) => toRestJson(ModelVersionSchema, v)), next_page_token: page.nextPageToken };
   }
 
@@ -71,8 +76,9 @@ export class ModelsController {
 
   @Get(':name/aliases/history')
   @Permission('models:read')
-  async aliasHistory(@Param('name') name: string, @Query('alias') alias?: string, @Query('page_size') size?: string, @Query('page_token') token?: string): Promise<JsonValue> {
-    const page = await this.models.aliasHistory(name, alias ?? '', Number(size ?? 0) || 0, token ?? '');
+  async aliasHistory(@Param('name') name: string, @Query() query: unknown): Promise<JsonValue> {
+    const request = fromRestJson(GetAliasHistoryRequestSchema, query, 'query');
+    const page = await this.models.aliasHistory(name, request.alias, request.pageSize, request.pageToken);
     return { changes: page.changes.map((c) => toRestJson(AliasChangeSchema, c)), next_page_token: page.nextPageToken };
   }
 

@@ -1,11 +1,8 @@
-import { createGrpcServer } from '@aio/grpc';
-import { Platform, PlatformModule, runService, type RunningService } from '@aio/host';
-import { authFrom } from '@aio/host/platform';
+import { Platform, startPlatformService, type RunningService } from '@aio/host';
 import { AliasMovedSchema, DeploymentChangedSchema, ModelCreatedSchema, ModelVersionCreatedSchema } from '@aio/proto/aio/registry/v1/events';
 import { RegistryService } from '@aio/proto/aio/registry/v1/registry';
 import type { Telemetry } from '@aio/telemetry';
-import { Inject, Injectable, Module, type OnApplicationBootstrap } from '@nestjs/common';
-
+import { Inject, Injectable, type OnApplicationBootstrap } from '@nestjs/common';
 import type { RegistryConfig } from './config.js';
 import { ModelsController } from './models.controller.js';
 import { ModelsRepository } from './models.repository.js';
@@ -25,32 +22,14 @@ class RegistryOutbox implements OnApplicationBootstrap {
   }
 }
 
-export async function startRegistry(config: RegistryConfig, telemetry: Telemetry, opts: { handleSignals?: boolean } = {}): Promise<RunningService> {
-  @Module({
-    imports: [PlatformModule.forRoot({ service: 'registry', config, telemetry, database: config.AIO_DATABASE })],
+export function startRegistry(config: RegistryConfig, telemetry: Telemetry, opts: { handleSignals?: boolean } = {}): Promise<RunningService> {
+  return startPlatformService({
+    name: 'registry',
+    config,
+    telemetry,
     controllers: [ModelsController],
     providers: [ModelsRepository, ModelsService, RegistryGrpc, RegistryOutbox],
-  })
-  class RegistryModule {}
-
-  const auth = authFrom(config);
-  const logger = telemetry.getLogger('registry');
-  return runService({
-    name: 'registry',
-    module: RegistryModule,
-    bindHost: config.AIO_BIND_HOST,
-    httpPort: config.HTTP_PORT,
-    grpcPort: config.GRPC_PORT,
-    auth,
-    grpc: (app) =>
-      createGrpcServer({ auth, onInternalError: (err, call) => logger.error(`${call.method} failed`, { 'trace.id': call.traceId }, err) }).add(
-        RegistryService,
-        app.get(RegistryGrpc).impl(),
-      ),
-    metrics: () => telemetry.metricsText(),
-    nestLogger: telemetry.nestLogger,
-    logger,
-    onShutdown: () => telemetry.shutdown(),
-    handleSignals: opts.handleSignals,
+    grpc: (server, app) => server.add(RegistryService, app.get(RegistryGrpc).impl()),
+    ...opts,
   });
 }

@@ -7,7 +7,6 @@ export const trainerEnvSpec = {
   // The service's own MongoDB database; tests give each run its own.
   AIO_DATABASE: str({ default: 'aio_trainer' }),
   // Kafka consumer group of the data events consumer; tests use their own so they never join a running trainer's group.
-  TRAINER_CONSUMER_GROUP: str({ default: 'trainer' }),
 };
 
 export type TrainerConfig = EnvConfig<typeof trainerEnvSpec>;

@@ -2,7 +2,6 @@ import { EventHandlers, type EventSubscriber } from '@aio/events';
 import { Platform } from '@aio/host';
 import { DatasetCreatedSchema } from '@aio/proto/aio/ingestion/v1/events';
 import { Inject, Injectable, type OnApplicationBootstrap } from '@nestjs/common';
-import { TrainerSettings } from './trainer.settings.js';
 import { DatasetsService } from './datasets.service.js';
 
 /** Consumes the data events topic (durable dedup by event id; Platform stops it and commits on shutdown). */
@@ -13,12 +12,11 @@ export class DatasetsConsumer implements OnApplicationBootstrap {
   constructor(
     @Inject(Platform) private readonly platform: Platform,
     @Inject(DatasetsService) private readonly datasets: DatasetsService,
-    @Inject(TrainerSettings) private readonly settings: TrainerSettings,
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
     this.subscriber = await this.platform.subscribe({
-      groupId: this.settings.consumerGroup,
+      groupId: 'trainer',
       topics: [this.platform.topics.dataEvents],
       // A new group starts at the beginning: datasets defined before the trainer first ran count too.
       fromBeginning: true,

@@ -1,4 +1,4 @@
-import { Platform } from '@aio/host';
+import { decodePageToken, encodePageToken, pageSize, Platform } from '@aio/host';
 import { DatasetCreatedSchema } from '@aio/proto/aio/ingestion/v1/events';
 import { DatasetSchema$, type Dataset, type ListDatasetsRequest, type ListDatasetsResponse } from '@aio/proto/aio/ingestion/v1/ingestion';
 import type { EventEnvelope } from '@aio/events';
@@ -6,7 +6,6 @@ import { fromJson, toJson, type JsonObject } from '@bufbuild/protobuf';
 import type { Logger } from '@aio/telemetry';
 import { Inject, Injectable } from '@nestjs/common';
 import { DatasetsRepository, type TrainingDatasetDoc } from './datasets.repository.js';
-import { decodeNameToken, encodeNameToken, pageSize } from './page-token.codec.js';
 
 /** The datasets the trainer can train on, learned from ingestion's DatasetCreated events. */
 @Injectable()
@@ -43,10 +42,10 @@ export class DatasetsService {
 
   async list(request: ListDatasetsRequest): Promise<Omit<ListDatasetsResponse, '$typeName'>> {
     const size = pageSize(request.pageSize);
-    const docs = await this.repository.list(decodeNameToken(request.pageToken), size + 1);
+    const docs = await this.repository.list(decodePageToken(request.pageToken), size + 1);
     const page = docs.slice(0, size).map(datasetOf);
     const last = page.at(-1);
-    return { datasets: page, nextPageToken: docs.length > size && last !== undefined ? encodeNameToken(last.name) : '' };
+    return { datasets: page, nextPageToken: docs.length > size && last !== undefined ? encodePageToken(last.name) : '' };
   }
 }
 

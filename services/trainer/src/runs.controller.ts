@@ -1,8 +1,7 @@
-import { Permission, toRestJson } from '@aio/host';
+import { fromRestJson, toRestJson, Permission } from '@aio/host';
 import { GetRunResponseSchema, ListRunsRequestSchema, ListRunsResponseSchema } from '@aio/proto/aio/trainer/v1/trainer';
 import { create, type JsonValue } from '@bufbuild/protobuf';
 import { Controller, Get, Inject, Param, Query } from '@nestjs/common';
-import { fromRestQuery } from './json.codec.js';
 import { RunsService } from './runs.service.js';
 
 /** REST reads of training runs (protobuf JSON of the generated messages, proto field names). */
@@ -13,7 +12,7 @@ export class RunsController {
   @Get()
   @Permission('training:read')
   async list(@Query() query: unknown): Promise<JsonValue> {
-    const page = await this.runs.list(fromRestQuery(ListRunsRequestSchema, query));
+    const page = await this.runs.list(fromRestJson(ListRunsRequestSchema, query, 'query'));
     return toRestJson(ListRunsResponseSchema, create(ListRunsResponseSchema, page));
   }
 

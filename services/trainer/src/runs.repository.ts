@@ -2,7 +2,7 @@ import { Platform } from '@aio/host';
 import { ensureIndexes } from '@aio/mongo';
 import { Inject, Injectable, type OnModuleInit } from '@nestjs/common';
 import { Schema, type Model } from 'mongoose';
-import type { RunCursor } from './page-token.codec.js';
+import type { RunCursor } from './run.token.js';
 
 /** A run document: `data` is the protobuf JSON of aio.trainer.v1.TrainingRun; the other fields are what queries filter on. */
 export interface RunDoc {

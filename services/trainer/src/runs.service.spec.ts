@@ -6,9 +6,9 @@ import { create, toJson, type JsonObject, type MessageInitShape } from '@bufbuil
 import { timestampFromDate } from '@bufbuild/protobuf/wkt';
 import { describe, expect, it } from 'vitest';
 import type { DatasetsService } from './datasets.service.js';
-import { decodeRunToken, encodeRunToken } from './page-token.codec.js';
+import { decodeRunToken, encodeRunToken } from './run.token.js';
 import type { RunDoc, RunFilter, RunsRepository } from './runs.repository.js';
-import type { RunCursor } from './page-token.codec.js';
+import type { RunCursor } from './run.token.js';
 import { RunsService } from './runs.service.js';
 
 class FakeRuns {

@@ -1,5 +1,5 @@
 import { failedPrecondition, GrpcError, notFound, Status } from '@aio/grpc';
-import { Platform } from '@aio/host';
+import { pageSize, Platform } from '@aio/host';
 import {
   RunState,
   RunStateSchema,
@@ -13,7 +13,7 @@ import {
 import { fromJson, type JsonObject } from '@bufbuild/protobuf';
 import { Inject, Injectable } from '@nestjs/common';
 import { DatasetsService } from './datasets.service.js';
-import { decodeRunToken, encodeRunToken, pageSize } from './page-token.codec.js';
+import { decodeRunToken, encodeRunToken } from './run.token.js';
 import { checkName, checkRunId, checkRunState, validateSubmitRun } from './run.validator.js';
 import { RunsRepository, type RunDoc } from './runs.repository.js';
 

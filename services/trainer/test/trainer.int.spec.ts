@@ -12,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../src/config.js';
 import { DatasetsConsumer } from '../src/datasets.consumer.js';
 import { DatasetsRepository } from '../src/datasets.repository.js';
+import { consumerGroup } from '@aio/host';
 import { startTrainer } from '../src/trainer.app.js';
 
 const run = randomBytes(4).toString('hex');
@@ -23,7 +24,6 @@ const config = loadConfig({
   AIO_AUTH_SECRET: secret,
   AIO_TOPIC_PREFIX: `it-trainer-${run}`,
   AIO_DATABASE: `aio_trainer_it_${run}`,
-  TRAINER_CONSUMER_GROUP: `it-trainer-${run}`,
   AIO_TELEMETRY_EXPORT: 'none',
   LOG_LEVEL: 'warn',
 });
@@ -88,7 +88,7 @@ afterAll(async () => {
   await conn.close();
   const admin = kafka.admin();
   await admin.connect();
-  await admin.deleteGroups([config.TRAINER_CONSUMER_GROUP]);
+  await admin.deleteGroups([consumerGroup(config.AIO_TOPIC_PREFIX, 'trainer')]);
   // The platform created every shared topic (and DLQ) of this run's prefix at start.
   const ours = (await admin.listTopics()).filter((name) => name.startsWith(`${config.AIO_TOPIC_PREFIX}.`));
   await admin.deleteTopics({ topics: ours });
