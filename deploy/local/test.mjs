@@ -8,7 +8,8 @@ import { ROOT } from './toolchain.mjs';
 import * as infra from './infra.mjs';
 
 const RESULTS = path.join(ROOT, '.infra', 'test-results');
-const env = { ...process.env, AIO_TEST_RESULTS: RESULTS, FORCE_COLOR: process.env.CI ? '0' : process.env.FORCE_COLOR };
+// AIO_TEST_TAP: where deploy/local's node:test suite (a turbo `test` task too) writes its TAP summary.
+const env = { ...process.env, AIO_TEST_RESULTS: RESULTS, AIO_TEST_TAP: path.join(RESULTS, 'local.tap'), FORCE_COLOR: process.env.CI ? '0' : process.env.FORCE_COLOR };
 const failures = [];
 
 function banner(text) {
@@ -61,13 +62,7 @@ mkdirSync(RESULTS, { recursive: true });
 const turbo = (...tasks) => ['turbo', ['run', ...tasks, '--output-logs=full', '--log-order=grouped']];
 
 if (await run('build', ...turbo('build'))) {
-  await run('types, lint, unit tests', 'turbo', ['run', 'check-types', 'lint', 'test', '--force', '--output-logs=full', '--log-order=grouped']);
-  await run('local scripts tests', 'node', [
-    '--test', '--test-reporter=spec', '--test-reporter-destination=stdout',
-    '--test-reporter=tap', `--test-reporter-destination=${path.join(RESULTS, 'local.tap')}`,
-    'deploy/local/test/*.test.mjs',
-  ]);
-
+  await run('types, lint, unit tests', 'turbo', ['run', 'check-types', 'lint', 'test', '--force', '--continue', '--output-logs=full', '--log-order=grouped']);
   banner('infrastructure');
   let started = [];
   let infraOk = false;
@@ -81,7 +76,7 @@ if (await run('build', ...turbo('build'))) {
   }
   try {
     if (infraOk) {
-      await run('integration tests', 'turbo', ['run', 'test:int', '--force', '--concurrency=1', '--output-logs=full', '--log-order=grouped']);
+      await run('integration tests', 'turbo', ['run', 'test:int', '--force', '--continue', '--concurrency=1', '--output-logs=full', '--log-order=grouped']);
       await run('end-to-end tests', 'turbo', ['run', 'test:e2e', '--force', '--output-logs=full']);
     }
   } finally {

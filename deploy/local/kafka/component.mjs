@@ -2,65 +2,20 @@
 // The broker runtime is fetched from Maven Central with this folder's pom.xml into .infra/kafka/lib
 // (Maven's own cache: .infra/m2), storage is formatted once, then `kafka.Kafka` runs in the foreground.
 import { spawnSync } from 'node:child_process';
-import { createHash, randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Kafka, logLevel } from 'kafkajs';
+import { checkJava, fetchJars, jdkBin } from '../jvm.mjs';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const POM = path.join(HERE, 'pom.xml');
 const LOG4J2 = path.join(HERE, 'log4j2.properties');
-const MIN_JAVA = 17;
 const HOST = '127.0.0.1';
 const BROKER_PORT = 9092;
 const CONTROLLER_PORT = 9093;
 
-/** `java` from JAVA_HOME when set, else from PATH. */
-export function javaBin(env = process.env) {
-  return env.JAVA_HOME ? path.join(env.JAVA_HOME, 'bin', 'java') : 'java';
-}
-
-/** Parses the major version out of `java -version` output ("17.0.15", "1.8.0_392", "21"). */
-export function parseJavaMajor(text) {
-  const m = /version "(\d+)(?:\.(\d+))?[^"]*"/.exec(text);
-  if (!m) return undefined;
-  const first = Number(m[1]);
-  return first === 1 && m[2] ? Number(m[2]) : first;
-}
-
-function checkJava(env) {
-  const java = javaBin(env);
-  const res = spawnSync(java, ['-version'], { encoding: 'utf8', env });
-  if (res.error) {
-    throw new Error(
-      `Kafka needs Java ${MIN_JAVA}+ but \`${java}\` could not run (${res.error.code ?? res.error.message}). ` +
-        (env.JAVA_HOME
-          ? `JAVA_HOME=${env.JAVA_HOME} has no working bin/java: fix or unset it.`
-          : `Install a JDK (Debian/Ubuntu: apt-get install openjdk-17-jre-headless) or set JAVA_HOME.`),
-    );
-  }
-  const major = parseJavaMajor(`${res.stderr}${res.stdout}`);
-  if (major === undefined || major < MIN_JAVA) {
-    throw new Error(
-      `Kafka needs Java ${MIN_JAVA}+, found ${major ?? 'an unknown version'} at \`${java}\`. ` +
-        `Install openjdk-17 (or newer) and put it first on PATH or set JAVA_HOME.`,
-    );
-  }
-  return java;
-}
-
-function checkMaven(env) {
-  const res = spawnSync('mvn', ['-v'], { encoding: 'utf8', env });
-  if (res.error || res.status !== 0) {
-    throw new Error(
-      'Fetching Kafka needs Maven (`mvn`) on PATH the first time, to download the broker jars from Maven Central. ' +
-        'Install it (Debian/Ubuntu: apt-get install maven) and retry.',
-    );
-  }
-}
-
-/** server.properties for one KRaft node. Everything that is not the default is here for a reason. */
 export function serverProperties(dataDir) {
   return `# Written by deploy/local/kafka/component.mjs on every start: edit that file, not this one.
 process.roles=broker,controller
@@ -114,47 +69,8 @@ export function newClusterId() {
   }
 }
 
-function pomStamp() {
-  return createHash('sha256').update(readFileSync(POM)).digest('hex');
-}
-
-function fetchJars(ctx) {
-  const lib = path.join(ctx.dir, 'lib');
-  const stampFile = path.join(lib, '.pom-sha256');
-  const stamp = pomStamp();
-  if (existsSync(stampFile) && readFileSync(stampFile, 'utf8') === stamp) return lib;
-  checkMaven(ctx.env);
-  ctx.progress('fetching Kafka jars from Maven Central (once, ~55 MB)');
-  const tmp = `${lib}.tmp`;
-  rmSync(tmp, { recursive: true, force: true });
-  const res = spawnSync(
-    'mvn',
-    [
-      '-q',
-      '-B',
-      '-f',
-      POM,
-      `-Dmaven.repo.local=${path.join(ctx.root, '.infra', 'm2')}`,
-      'dependency:copy-dependencies',
-      '-DincludeScope=runtime',
-      `-DoutputDirectory=${tmp}`,
-    ],
-    { encoding: 'utf8', env: ctx.env, maxBuffer: 64 * 1024 * 1024 },
-  );
-  if (res.error || res.status !== 0) {
-    const out = `${res.stdout ?? ''}${res.stderr ?? ''}`.trim().split('\n').slice(-30).join('\n');
-    throw new Error(
-      `mvn dependency:copy-dependencies failed (exit ${res.status ?? res.error?.message}). ` +
-        `Maven Central must be reachable; see Maven's output:\n${out}`,
-    );
-  }
-  if (!readdirSync(tmp).some((f) => f.startsWith('kafka_2.13-'))) {
-    throw new Error(`Maven finished but ${tmp} holds no kafka_2.13 jar: check ${POM}`);
-  }
-  writeFileSync(path.join(tmp, '.pom-sha256'), stamp);
-  rmSync(lib, { recursive: true, force: true });
-  renameSync(tmp, lib);
-  return lib;
+function fetchBrokerJars(ctx) {
+  return fetchJars(ctx, { pom: POM, who: 'Kafka', expect: ['kafka_2.13-'], size: '~55 MB' });
 }
 
 function javaArgs(ctx, mainClass, args) {
@@ -217,8 +133,8 @@ export default {
   readyTimeoutMs: 60_000,
 
   async prepare(ctx) {
-    const java = checkJava(ctx.env);
-    fetchJars(ctx);
+    const java = checkJava(ctx.env, 'Kafka');
+    fetchBrokerJars(ctx);
     mkdirSync(ctx.dataDir, { recursive: true });
     writeFileSync(propsFile(ctx), serverProperties(ctx.dataDir));
     formatStorage(ctx, java);
@@ -226,7 +142,7 @@ export default {
 
   spawnSpec(ctx) {
     return {
-      command: javaBin(ctx.env),
+      command: jdkBin(ctx.env),
       args: javaArgs(ctx, 'kafka.Kafka', [propsFile(ctx)]),
       env: ctx.env,
       cwd: ctx.dir,

@@ -5,111 +5,27 @@
 // plugin classes directly: no distribution layout, security manager or jar-hell check).
 // Data streams are part of OpenSearch core: no extra module is needed for them.
 import { spawnSync } from 'node:child_process';
-import { createHash } from 'node:crypto';
-import { copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { checkJava, fetchJars, jdkBin, outputTail, sha256 } from '../jvm.mjs';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const POM = path.join(HERE, 'pom.xml');
 const LAUNCHER = path.join(HERE, 'Launcher.java');
 const LOG4J2 = path.join(HERE, 'config', 'log4j2.properties');
-const MIN_JAVA = 17;
 const HOST = '127.0.0.1';
 const HTTP_PORT = 9200;
 const TRANSPORT_PORT = 9300;
 const DEFAULT_ENDPOINT = `http://${HOST}:${HTTP_PORT}`;
 
-/** `java` / `javac` from JAVA_HOME when set, else from PATH. */
-function jdkBin(env, tool) {
-  return env.JAVA_HOME ? path.join(env.JAVA_HOME, 'bin', tool) : tool;
-}
-
-/** Parses the major version out of `java -version` output ("17.0.15", "1.8.0_392", "21"). */
-export function parseJavaMajor(text) {
-  const m = /version "(\d+)(?:\.(\d+))?[^"]*"/.exec(text);
-  if (!m) return undefined;
-  const first = Number(m[1]);
-  return first === 1 && m[2] ? Number(m[2]) : first;
-}
-
-function checkJava(env) {
-  const java = jdkBin(env, 'java');
-  const res = spawnSync(java, ['-version'], { encoding: 'utf8', env });
-  if (res.error) {
-    throw new Error(
-      `OpenSearch needs Java ${MIN_JAVA}+ but \`${java}\` could not run (${res.error.code ?? res.error.message}). ` +
-        `Install a JDK (Debian/Ubuntu: apt-get install openjdk-17-jdk-headless) or set JAVA_HOME.`,
-    );
-  }
-  const major = parseJavaMajor(`${res.stderr}${res.stdout}`);
-  if (major === undefined || major < MIN_JAVA) {
-    throw new Error(
-      `OpenSearch needs Java ${MIN_JAVA}+, found ${major ?? 'an unknown version'} at \`${java}\`. ` +
-        `Install openjdk-17 (or newer) and put it first on PATH or set JAVA_HOME.`,
-    );
-  }
-  return java;
-}
-
-function checkMaven(env) {
-  const res = spawnSync('mvn', ['-v'], { encoding: 'utf8', env });
-  if (res.error || res.status !== 0) {
-    throw new Error(
-      'Fetching OpenSearch needs Maven (`mvn`) on PATH the first time, to download the server jars from Maven Central. ' +
-        'Install it (Debian/Ubuntu: apt-get install maven) and retry.',
-    );
-  }
-}
-
-function sha256(...files) {
-  const h = createHash('sha256');
-  for (const f of files) h.update(readFileSync(f));
-  return h.digest('hex');
-}
-
-function tail(res, lines = 30) {
-  return `${res.stdout ?? ''}${res.stderr ?? ''}`.trim().split('\n').slice(-lines).join('\n');
-}
-
-/** Copies the jars listed in pom.xml into <dir>/lib; a stamp of the pom makes reruns instant. */
-function fetchJars(ctx) {
-  const lib = path.join(ctx.dir, 'lib');
-  const stampFile = path.join(lib, '.pom-sha256');
-  const stamp = sha256(POM);
-  if (existsSync(stampFile) && readFileSync(stampFile, 'utf8') === stamp) return lib;
-  checkMaven(ctx.env);
-  ctx.progress('fetching OpenSearch 2.19.6 jars from Maven Central (once, ~50 MB)');
-  const tmp = `${lib}.tmp`;
-  rmSync(tmp, { recursive: true, force: true });
-  const res = spawnSync(
-    'mvn',
-    [
-      '-q',
-      '-B',
-      '-f',
-      POM,
-      `-Dmaven.repo.local=${path.join(ctx.root, '.infra', 'm2')}`,
-      'dependency:copy-dependencies',
-      '-DincludeScope=runtime',
-      `-DoutputDirectory=${tmp}`,
-    ],
-    { encoding: 'utf8', env: ctx.env, maxBuffer: 64 * 1024 * 1024 },
-  );
-  if (res.error || res.status !== 0) {
-    throw new Error(
-      `mvn dependency:copy-dependencies failed (exit ${res.status ?? res.error?.message}). ` +
-        `Maven Central must be reachable; see Maven's output:\n${tail(res)}`,
-    );
-  }
-  const jars = readdirSync(tmp);
-  for (const want of ['opensearch-2.19.6.jar', 'transport-netty4-client-2.19.6.jar', 'log4j-core-']) {
-    if (!jars.some((f) => f.startsWith(want))) throw new Error(`Maven finished but ${tmp} holds no ${want}: check ${POM}`);
-  }
-  writeFileSync(path.join(tmp, '.pom-sha256'), stamp);
-  rmSync(lib, { recursive: true, force: true });
-  renameSync(tmp, lib);
-  return lib;
+function fetchServerJars(ctx) {
+  return fetchJars(ctx, {
+    pom: POM,
+    who: 'OpenSearch 2.19.6',
+    expect: ['opensearch-2.19.6.jar', 'transport-netty4-client-2.19.6.jar', 'log4j-core-'],
+    size: '~50 MB',
+  });
 }
 
 /** Compiles Launcher.java into <dir>/classes unless the same source was compiled already. */
@@ -132,7 +48,7 @@ function compileLauncher(ctx) {
         `Install one (Debian/Ubuntu: apt-get install openjdk-17-jdk-headless) or set JAVA_HOME.`,
     );
   }
-  if (res.status !== 0) throw new Error(`javac ${LAUNCHER} failed:\n${tail(res)}`);
+  if (res.status !== 0) throw new Error(`javac ${LAUNCHER} failed:\n${outputTail(res)}`);
   writeFileSync(stampFile, stamp);
 }
 
@@ -202,8 +118,8 @@ export default {
   readyTimeoutMs: 120_000,
 
   async prepare(ctx) {
-    checkJava(ctx.env);
-    fetchJars(ctx);
+    checkJava(ctx.env, 'OpenSearch');
+    fetchServerJars(ctx);
     compileLauncher(ctx);
     for (const d of ['config', 'modules', 'plugins', 'logs', 'tmp']) mkdirSync(path.join(ctx.dir, d), { recursive: true });
     mkdirSync(ctx.dataDir, { recursive: true });

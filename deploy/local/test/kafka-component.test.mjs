@@ -1,7 +1,8 @@
 // The pure parts of the Kafka component: Java version parsing, cluster ids, server.properties.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { newClusterId, parseJavaMajor, serverProperties } from '../kafka/component.mjs';
+import { parseJavaMajor } from '../jvm.mjs';
+import { newClusterId, serverProperties } from '../kafka/component.mjs';
 
 test('parseJavaMajor reads modern and legacy version strings', () => {
   assert.equal(parseJavaMajor('openjdk version "17.0.15" 2025-04-15'), 17);
