@@ -89,6 +89,7 @@ export class ModelsService {
       inputs: req.inputs,
       outputs: req.outputs,
       description: req.description,
+      referenceProfile: req.referenceProfile,
       createTime: timestampFromDate(new Date()),
       createdBy: subject,
     });
