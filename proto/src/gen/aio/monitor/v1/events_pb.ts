@@ -16,7 +16,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file aio/monitor/v1/events.proto.
  */
 export const file_aio_monitor_v1_events: GenFile = /*@__PURE__*/
-  fileDesc("ChthaW8vbW9uaXRvci92MS9ldmVudHMucHJvdG8SDmFpby5tb25pdG9yLnYxIsEBCg1EcmlmdERldGVjdGVkEg0KBW1vZGVsGAEgASgJEg8KB3ZlcnNpb24YAiABKA0SLgoIZmVhdHVyZXMYAyADKAsyHC5haW8ubW9uaXRvci52MS5GZWF0dXJlRHJpZnQSMAoMd2luZG93X3N0YXJ0GAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIuCgp3aW5kb3dfZW5kGAUgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCLbAQoLQWxlcnRSYWlzZWQSCgoCaWQYASABKAkSDQoFbW9kZWwYAiABKAkSDwoHdmVyc2lvbhgDIAEoDRIMCgRydWxlGAQgASgJEi8KCHNldmVyaXR5GAUgASgOMh0uYWlvLm1vbml0b3IudjEuQWxlcnRTZXZlcml0eRIPCgdtZXNzYWdlGAYgASgJEg0KBXZhbHVlGAcgASgBEhEKCXRocmVzaG9sZBgIIAEoARIuCgpyYWlzZV90aW1lGAkgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCqBAQoNQWxlcnRTZXZlcml0eRIeChpBTEVSVF9TRVZFUklUWV9VTlNQRUNJRklFRBAAEhcKE0FMRVJUX1NFVkVSSVRZX0lORk8QARIaChZBTEVSVF9TRVZFUklUWV9XQVJOSU5HEAISGwoXQUxFUlRfU0VWRVJJVFlfQ1JJVElDQUwQA2IGcHJvdG8z", [file_aio_monitor_v1_monitor, file_google_protobuf_timestamp]);
+  fileDesc("ChthaW8vbW9uaXRvci92MS9ldmVudHMucHJvdG8SDmFpby5tb25pdG9yLnYxItcBCg1EcmlmdERldGVjdGVkEg0KBW1vZGVsGAEgASgJEg8KB3ZlcnNpb24YAiABKA0SLgoIZmVhdHVyZXMYAyADKAsyHC5haW8ubW9uaXRvci52MS5GZWF0dXJlRHJpZnQSMAoMd2luZG93X3N0YXJ0GAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIuCgp3aW5kb3dfZW5kGAUgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIUCgxzYW1wbGVfY291bnQYBiABKAQi2wEKC0FsZXJ0UmFpc2VkEgoKAmlkGAEgASgJEg0KBW1vZGVsGAIgASgJEg8KB3ZlcnNpb24YAyABKA0SDAoEcnVsZRgEIAEoCRIvCghzZXZlcml0eRgFIAEoDjIdLmFpby5tb25pdG9yLnYxLkFsZXJ0U2V2ZXJpdHkSDwoHbWVzc2FnZRgGIAEoCRINCgV2YWx1ZRgHIAEoARIRCgl0aHJlc2hvbGQYCCABKAESLgoKcmFpc2VfdGltZRgJIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAqgQEKDUFsZXJ0U2V2ZXJpdHkSHgoaQUxFUlRfU0VWRVJJVFlfVU5TUEVDSUZJRUQQABIXChNBTEVSVF9TRVZFUklUWV9JTkZPEAESGgoWQUxFUlRfU0VWRVJJVFlfV0FSTklORxACEhsKF0FMRVJUX1NFVkVSSVRZX0NSSVRJQ0FMEANiBnByb3RvMw", [file_aio_monitor_v1_monitor, file_google_protobuf_timestamp]);
 
 /**
  * Input or prediction drift crossed its threshold.
@@ -58,6 +58,13 @@ export type DriftDetected = Message<"aio.monitor.v1.DriftDetected"> & {
    * @generated from field: google.protobuf.Timestamp window_end = 5;
    */
   windowEnd?: Timestamp | undefined;
+
+  /**
+   * Live rows in the window the scores were computed from.
+   *
+   * @generated from field: uint64 sample_count = 6;
+   */
+  sampleCount: bigint;
 };
 
 /**

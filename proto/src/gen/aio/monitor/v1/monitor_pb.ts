@@ -15,7 +15,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file aio/monitor/v1/monitor.proto.
  */
 export const file_aio_monitor_v1_monitor: GenFile = /*@__PURE__*/
-  fileDesc("ChxhaW8vbW9uaXRvci92MS9tb25pdG9yLnByb3RvEg5haW8ubW9uaXRvci52MSJUChJMYXRlbmN5UGVyY2VudGlsZXMSDgoGcDUwX21zGAEgASgBEg4KBnA5MF9tcxgCIAEoARIOCgZwOTVfbXMYAyABKAESDgoGcDk5X21zGAQgASgBImIKDEZlYXR1cmVEcmlmdBIPCgdmZWF0dXJlGAEgASgJEg4KBm1ldGhvZBgCIAEoCRINCgVzY29yZRgDIAEoARIRCgl0aHJlc2hvbGQYBCABKAESDwoHZHJpZnRlZBgFIAEoCCKfAwoLTW9kZWxIZWFsdGgSDQoFbW9kZWwYASABKAkSDwoHdmVyc2lvbhgCIAEoDRIwCgx3aW5kb3dfc3RhcnQYAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi4KCndpbmRvd19lbmQYBCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhUKDXJlcXVlc3RfY291bnQYBSABKAQSFgoOdGhyb3VnaHB1dF9ycHMYBiABKAESEgoKZXJyb3JfcmF0ZRgHIAEoARIzCgdsYXRlbmN5GAggASgLMiIuYWlvLm1vbml0b3IudjEuTGF0ZW5jeVBlcmNlbnRpbGVzEisKBWRyaWZ0GAkgAygLMhwuYWlvLm1vbml0b3IudjEuRmVhdHVyZURyaWZ0EjkKB3F1YWxpdHkYCiADKAsyKC5haW8ubW9uaXRvci52MS5Nb2RlbEhlYWx0aC5RdWFsaXR5RW50cnkaLgoMUXVhbGl0eUVudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoAToCOAEihAIKDFdhdGNoZWRNb2RlbBINCgVtb2RlbBgBIAEoCRIQCgh2ZXJzaW9ucxgCIAMoDRI6CgdhbGlhc2VzGAMgAygLMikuYWlvLm1vbml0b3IudjEuV2F0Y2hlZE1vZGVsLkFsaWFzZXNFbnRyeRIzCg9maXJzdF9zZWVuX3RpbWUYBCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEjIKDmxhc3Rfc2Vlbl90aW1lGAUgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBouCgxBbGlhc2VzRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgNOgI4ASJPChVHZXRNb2RlbEhlYWx0aFJlcXVlc3QSDQoFbW9kZWwYASABKAkSDwoHdmVyc2lvbhgCIAEoDRIWCg53aW5kb3dfc2Vjb25kcxgDIAEoDSJFChZHZXRNb2RlbEhlYWx0aFJlc3BvbnNlEisKBmhlYWx0aBgBIAEoCzIbLmFpby5tb25pdG9yLnYxLk1vZGVsSGVhbHRoIkEKGExpc3RXYXRjaGVkTW9kZWxzUmVxdWVzdBIRCglwYWdlX3NpemUYASABKA0SEgoKcGFnZV90b2tlbhgCIAEoCSJiChlMaXN0V2F0Y2hlZE1vZGVsc1Jlc3BvbnNlEiwKBm1vZGVscxgBIAMoCzIcLmFpby5tb25pdG9yLnYxLldhdGNoZWRNb2RlbBIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAky/wEKDk1vbml0b3JTZXJ2aWNlEnEKDkdldE1vZGVsSGVhbHRoEiUuYWlvLm1vbml0b3IudjEuR2V0TW9kZWxIZWFsdGhSZXF1ZXN0GiYuYWlvLm1vbml0b3IudjEuR2V0TW9kZWxIZWFsdGhSZXNwb25zZSIQirUYDG1vbml0b3I6cmVhZBJ6ChFMaXN0V2F0Y2hlZE1vZGVscxIoLmFpby5tb25pdG9yLnYxLkxpc3RXYXRjaGVkTW9kZWxzUmVxdWVzdBopLmFpby5tb25pdG9yLnYxLkxpc3RXYXRjaGVkTW9kZWxzUmVzcG9uc2UiEIq1GAxtb25pdG9yOnJlYWRiBnByb3RvMw", [file_aio_auth_v1_options, file_google_protobuf_timestamp]);
+  fileDesc("ChxhaW8vbW9uaXRvci92MS9tb25pdG9yLnByb3RvEg5haW8ubW9uaXRvci52MSJUChJMYXRlbmN5UGVyY2VudGlsZXMSDgoGcDUwX21zGAEgASgBEg4KBnA5MF9tcxgCIAEoARIOCgZwOTVfbXMYAyABKAESDgoGcDk5X21zGAQgASgBIpoBCgxGZWF0dXJlRHJpZnQSDwoHZmVhdHVyZRgBIAEoCRIOCgZtZXRob2QYAiABKAkSDQoFc2NvcmUYAyABKAESEQoJdGhyZXNob2xkGAQgASgBEg8KB2RyaWZ0ZWQYBSABKAgSDwoHcF92YWx1ZRgGIAEoARIUCgxzYW1wbGVfY291bnQYByABKAQSDwoHdmVyc2lvbhgIIAEoDSLiAwoLTW9kZWxIZWFsdGgSDQoFbW9kZWwYASABKAkSDwoHdmVyc2lvbhgCIAEoDRIwCgx3aW5kb3dfc3RhcnQYAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi4KCndpbmRvd19lbmQYBCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhUKDXJlcXVlc3RfY291bnQYBSABKAQSFgoOdGhyb3VnaHB1dF9ycHMYBiABKAESEgoKZXJyb3JfcmF0ZRgHIAEoARIzCgdsYXRlbmN5GAggASgLMiIuYWlvLm1vbml0b3IudjEuTGF0ZW5jeVBlcmNlbnRpbGVzEisKBWRyaWZ0GAkgAygLMhwuYWlvLm1vbml0b3IudjEuRmVhdHVyZURyaWZ0EjkKB3F1YWxpdHkYCiADKAsyKC5haW8ubW9uaXRvci52MS5Nb2RlbEhlYWx0aC5RdWFsaXR5RW50cnkSFQoNbGFiZWxlZF9jb3VudBgLIAEoBBITCgtlcnJvcl9jb3VudBgMIAEoBBIVCg1mcm9tX3NuYXBzaG90GA0gASgIGi4KDFF1YWxpdHlFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAE6AjgBIoQCCgxXYXRjaGVkTW9kZWwSDQoFbW9kZWwYASABKAkSEAoIdmVyc2lvbnMYAiADKA0SOgoHYWxpYXNlcxgDIAMoCzIpLmFpby5tb25pdG9yLnYxLldhdGNoZWRNb2RlbC5BbGlhc2VzRW50cnkSMwoPZmlyc3Rfc2Vlbl90aW1lGAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIyCg5sYXN0X3NlZW5fdGltZRgFIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAaLgoMQWxpYXNlc0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoDToCOAEiTwoVR2V0TW9kZWxIZWFsdGhSZXF1ZXN0Eg0KBW1vZGVsGAEgASgJEg8KB3ZlcnNpb24YAiABKA0SFgoOd2luZG93X3NlY29uZHMYAyABKA0iRQoWR2V0TW9kZWxIZWFsdGhSZXNwb25zZRIrCgZoZWFsdGgYASABKAsyGy5haW8ubW9uaXRvci52MS5Nb2RlbEhlYWx0aCJBChhMaXN0V2F0Y2hlZE1vZGVsc1JlcXVlc3QSEQoJcGFnZV9zaXplGAEgASgNEhIKCnBhZ2VfdG9rZW4YAiABKAkiYgoZTGlzdFdhdGNoZWRNb2RlbHNSZXNwb25zZRIsCgZtb2RlbHMYASADKAsyHC5haW8ubW9uaXRvci52MS5XYXRjaGVkTW9kZWwSFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJMv8BCg5Nb25pdG9yU2VydmljZRJxCg5HZXRNb2RlbEhlYWx0aBIlLmFpby5tb25pdG9yLnYxLkdldE1vZGVsSGVhbHRoUmVxdWVzdBomLmFpby5tb25pdG9yLnYxLkdldE1vZGVsSGVhbHRoUmVzcG9uc2UiEIq1GAxtb25pdG9yOnJlYWQSegoRTGlzdFdhdGNoZWRNb2RlbHMSKC5haW8ubW9uaXRvci52MS5MaXN0V2F0Y2hlZE1vZGVsc1JlcXVlc3QaKS5haW8ubW9uaXRvci52MS5MaXN0V2F0Y2hlZE1vZGVsc1Jlc3BvbnNlIhCKtRgMbW9uaXRvcjpyZWFkYgZwcm90bzM", [file_aio_auth_v1_options, file_google_protobuf_timestamp]);
 
 /**
  * Latency percentiles in milliseconds.
@@ -94,11 +94,33 @@ export type FeatureDrift = Message<"aio.monitor.v1.FeatureDrift"> & {
   threshold: number;
 
   /**
-   * Whether score exceeds threshold.
+   * Whether the score crosses the threshold (for "ks": p_value below threshold).
    *
    * @generated from field: bool drifted = 5;
    */
   drifted: boolean;
+
+  /**
+   * Method "ks": the asymptotic p-value of the two-sample KS statistic in score; 0 for other methods.
+   *
+   * @generated from field: double p_value = 6;
+   */
+  pValue: number;
+
+  /**
+   * Live values of the feature in the window the score was computed from.
+   *
+   * @generated from field: uint64 sample_count = 7;
+   */
+  sampleCount: bigint;
+
+  /**
+   * Model version whose reference profile the feature was compared with (health over all versions
+   * lists each version's features).
+   *
+   * @generated from field: uint32 version = 8;
+   */
+  version: number;
 };
 
 /**
@@ -183,6 +205,28 @@ export type ModelHealth = Message<"aio.monitor.v1.ModelHealth"> & {
    * @generated from field: map<string, double> quality = 10;
    */
   quality: { [key: string]: number };
+
+  /**
+   * Labels (feedback) joined to predictions in the window; quality is computed from these.
+   *
+   * @generated from field: uint64 labeled_count = 11;
+   */
+  labeledCount: bigint;
+
+  /**
+   * Failed requests in the window.
+   *
+   * @generated from field: uint64 error_count = 12;
+   */
+  errorCount: bigint;
+
+  /**
+   * True when no traffic arrived since the monitor restarted and this is the last health it persisted
+   * before; window_start/window_end say when that window was.
+   *
+   * @generated from field: bool from_snapshot = 13;
+   */
+  fromSnapshot: boolean;
 };
 
 /**
