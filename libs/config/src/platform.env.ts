@@ -24,6 +24,8 @@ export const platformEnvSpec = {
   AIO_ENVIRONMENT: str({ default: 'local' }),
   // Address the service binds its HTTP and gRPC ports to; 0.0.0.0 in containers.
   AIO_BIND_HOST: str({ default: '127.0.0.1' }),
+  // Content-addressed artifact store; a relative path resolves against the repository root (@aio/artifacts resolveArtifactDir).
+  AIO_ARTIFACT_DIR: str({ default: '.infra/artifacts' }),
   // Neither auth variable is required here: locally the secret comes from .infra/auth-secret
   // (see @aio/auth), and exactly-one-of is checked by TokenVerifier.fromOptions.
   AIO_AUTH_SECRET: secret({ optional: true }),
