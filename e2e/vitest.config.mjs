@@ -1,2 +1,6 @@
 import { aioVitestConfig } from '../vitest.shared.mjs';
-export default aioVitestConfig('e2e');
+
+const config = aioVitestConfig('e2e');
+// The mesh is started once for every e2e file (and stopped only if this run started it).
+config.test.globalSetup = ['./test/mesh.setup.ts'];
+export default config;

@@ -9,7 +9,7 @@ import { MonitorService } from '@aio/proto/aio/monitor/v1/monitor';
 import { GRPCInferenceService } from '@aio/proto/inference/grpc_service';
 import { RegistryService } from '@aio/proto/aio/registry/v1/registry';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ensureMesh, eventually, localSecret, SERVICES, type ServiceName } from './mesh.fixture.js';
+import { eventually, localSecret, SERVICES, type ServiceName } from './mesh.fixture.js';
 
 const SEARCH_URL = (process.env.SEARCH_URL ?? 'http://127.0.0.1:9200').replace(/\/+$/, '');
 
@@ -29,7 +29,6 @@ async function search(index: string, query: object): Promise<Hit[]> {
   return body.hits.hits;
 }
 
-let stopMesh: () => Promise<void> = () => Promise.resolve();
 let token: string;
 let registry: GrpcClient<typeof RegistryService>;
 let monitor: GrpcClient<typeof MonitorService>;
@@ -54,7 +53,6 @@ async function spansOf(traceId: string, services: string[]): Promise<Hit[]> {
 }
 
 beforeAll(async () => {
-  stopMesh = await ensureMesh();
   token = await mintToken({ secret: localSecret(), subject: 'e2e', roles: ['admin'], issuer: 'aio-local', audience: 'aio' });
   const options = { token: () => token };
   registry = createGrpcClient(RegistryService, `127.0.0.1:${SERVICES.registry.grpc}`, options);
@@ -63,9 +61,8 @@ beforeAll(async () => {
   gateway = createGrpcClient(GRPCInferenceService, `127.0.0.1:${SERVICES['inference-gateway'].grpc}`, options);
 });
 
-afterAll(async () => {
+afterAll(() => {
   for (const client of [registry, monitor, ingestion, gateway]) client?.close();
-  await stopMesh();
 });
 
 describe('the five services on the real local infrastructure', () => {
