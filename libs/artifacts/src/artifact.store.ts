@@ -17,6 +17,12 @@ export interface PutOptions {
   readonly expectedSha256?: string;
   /** Aborts the write; nothing is stored and put rejects with the signal's reason. */
   readonly signal?: AbortSignal;
+  /**
+   * Checks the complete content before it becomes visible (e.g. opens it as a model), given a
+   * local file holding it; a rejection is put's rejection and nothing is stored. Runs also when the
+   * same bytes are already stored, which then stay as they were.
+   */
+  readonly verify?: (file: string, artifact: ArtifactStat) => Promise<void>;
 }
 
 export interface PutResult extends ArtifactStat {

@@ -118,6 +118,27 @@ describe('local artifact store', () => {
     expect(put.created).toBe(true);
   });
 
+  it('makes content visible only once verify accepts the complete file', async () => {
+    const good = bytes('a model');
+    const seen: string[] = [];
+    const put = await store.put(chunks(good), {
+      maxBytes: 100,
+      verify: async (file, artifact) => {
+        seen.push((await readFile(file)).toString(), artifact.sha256);
+        expect(await store.has(artifact.sha256)).toBe(false);
+      },
+    });
+    expect(seen).toEqual(['a model', sha(good)]);
+    expect(put.created).toBe(true);
+    const bad = bytes('not a model');
+    await expect(store.put(chunks(bad), { maxBytes: 100, verify: () => Promise.reject(new Error('does not load')) })).rejects.toThrow('does not load');
+    expect(await store.has(sha(bad))).toBe(false);
+    // Already stored bytes that fail someone's verification stay stored (another user may own them).
+    await expect(store.put(chunks(good), { maxBytes: 100, verify: () => Promise.reject(new Error('no')) })).rejects.toThrow('no');
+    expect(await store.has(put.sha256)).toBe(true);
+    expect(await files(dir)).toEqual([`sha256/${put.sha256.slice(0, 2)}/${put.sha256}`]);
+  });
+
   it('deletes, and reports missing artifacts', async () => {
     const put = await store.put(chunks(bytes('gone soon')), { maxBytes: 100 });
     expect(await store.delete(put.sha256)).toBe(true);

@@ -40,7 +40,7 @@ class LocalArtifactStore implements ArtifactStore {
   }
 
   async put(source: AsyncIterable<Uint8Array> | Readable, options: PutOptions): Promise<PutResult> {
-    const { maxBytes, expectedSize, expectedSha256, signal } = options;
+    const { maxBytes, expectedSize, expectedSha256, signal, verify } = options;
     if (!Number.isSafeInteger(maxBytes) || maxBytes < 0) throw new RangeError(`maxBytes: must be a non-negative integer, got ${maxBytes}`);
     if (expectedSha256 !== undefined) assertSha256(expectedSha256, 'expectedSha256');
     if (expectedSize !== undefined && expectedSize > maxBytes) throw new ArtifactTooLargeError(maxBytes);
@@ -71,6 +71,10 @@ class LocalArtifactStore implements ArtifactStore {
       await fh.sync();
       await fh.close();
       fh = undefined;
+      if (verify !== undefined) {
+        await verify(tmp, { sha256, size });
+        signal?.throwIfAborted();
+      }
 
       const final = this.fileOf(sha256);
       if (await exists(final)) return { sha256, size, created: false };
