@@ -1,7 +1,6 @@
 import { GrpcError, invalidArgument, notFound, Status } from '@aio/grpc';
 import { decodePageToken, encodePageToken, pageSize, Platform } from '@aio/host';
 import {
-  ModelHealthSchema,
   WatchedModelSchema,
   type GetModelHealthRequest,
   type ModelHealth,
@@ -11,6 +10,7 @@ import { create } from '@bufbuild/protobuf';
 import { timestampFromDate } from '@bufbuild/protobuf/wkt';
 import type { Logger } from '@aio/telemetry';
 import { Inject, Injectable } from '@nestjs/common';
+import { HealthService } from './health/health.service.js';
 import { WatchedModelsRepository, type WatchedModelDoc } from './watched-models.repository.js';
 
 /** What one registry event tells the monitor about a model. */
@@ -30,7 +30,6 @@ export interface WatchEvent {
 
 /** How many applied event ids a document remembers: far more than one redelivered batch. */
 export const RECENT_EVENT_IDS = 256;
-export const DEFAULT_WINDOW_SECONDS = 300;
 export const MAX_WINDOW_SECONDS = 30 * 24 * 3600;
 
 function withVersion(versions: readonly number[], version: number): number[] {
@@ -102,25 +101,9 @@ export function validateHealthRequest(req: GetModelHealthRequest): void {
   if (req.windowSeconds > MAX_WINDOW_SECONDS) throw invalidArgument('window_seconds', `must be at most ${MAX_WINDOW_SECONDS} (30 days)`);
 }
 
-/**
- * Health of a watched model. No inference traffic is consumed yet (the inference log arrives with the
- * model lifecycle loop, issue #3), so every count over the window is truthfully zero and drift is empty.
- */
-export function modelHealthOf(doc: WatchedModelDoc, req: GetModelHealthRequest, now: Date): ModelHealth {
+/** A version must have been announced by the registry before its health is asked for. */
+export function checkVersionWatched(doc: WatchedModelDoc, req: GetModelHealthRequest): void {
   if (req.version !== 0 && !doc.versions.includes(req.version)) throw notFound('model version', `${doc._id}:${req.version}`);
-  const windowSeconds = req.windowSeconds === 0 ? DEFAULT_WINDOW_SECONDS : req.windowSeconds;
-  return create(ModelHealthSchema, {
-    model: doc._id,
-    version: req.version,
-    windowStart: timestampFromDate(new Date(now.getTime() - windowSeconds * 1000)),
-    windowEnd: timestampFromDate(now),
-    requestCount: 0n,
-    throughputRps: 0,
-    errorRate: 0,
-    latency: { p50Ms: 0, p90Ms: 0, p95Ms: 0, p99Ms: 0 },
-    drift: [],
-    quality: {},
-  });
 }
 
 /** The models the monitor watches, learned from registry events, and what it can say about their health. */
@@ -130,6 +113,7 @@ export class WatchedModelsService {
 
   constructor(
     @Inject(WatchedModelsRepository) private readonly repo: WatchedModelsRepository,
+    @Inject(HealthService) private readonly healthService: HealthService,
     @Inject(Platform) platform: Platform,
   ) {
     this.logger = platform.options.telemetry.getLogger('watched-models');
@@ -156,6 +140,7 @@ export class WatchedModelsService {
     if (doc === null) {
       throw new GrpcError(Status.NOT_FOUND, `model "${req.model}" is not watched: the monitor learns models from registry events (create it in the registry first)`);
     }
-    return modelHealthOf(doc, req, new Date());
+    checkVersionWatched(doc, req);
+    return this.healthService.health(req.model, req.version, req.windowSeconds);
   }
 }
