@@ -1,10 +1,13 @@
 import { GrpcError, Status } from '@aio/grpc';
 import type { Platform } from '@aio/host';
-import { CreateModelRequestSchema, SetAliasRequestSchema, SetDeploymentRequestSchema } from '@aio/proto/aio/registry/v1/registry';
+import { ArtifactSchema, CreateModelRequestSchema, CreateModelVersionRequestSchema, SetAliasRequestSchema, SetDeploymentRequestSchema } from '@aio/proto/aio/registry/v1/registry';
 import { create } from '@bufbuild/protobuf';
 import { describe, expect, it } from 'vitest';
+import type { ArtifactsService } from './artifacts/artifacts.service.js';
 import type { ModelDoc, ModelsRepository } from './models.repository.js';
 import { ModelsService } from './models.service.js';
+
+const UPLOADED = 'c'.repeat(64);
 
 // Only the rules are under test here; storage and relaying are covered by test/registry.int.spec.ts.
 function service(model?: Partial<ModelDoc>) {
@@ -18,13 +21,24 @@ function service(model?: Partial<ModelDoc>) {
     findVersion: (_m: string, v: number) => Promise.resolve(v <= (doc?.latestVersion ?? 0) ? { _id: `iris:${v}`, model: 'iris', version: v, data: {} } : null),
     moveAlias: () => Promise.resolve(writes.push('moveAlias') > 0),
     replaceDeployment: () => Promise.resolve(writes.push('replaceDeployment') > 0),
+    nextVersion: () => Promise.resolve(writes.push('nextVersion') && (doc ? doc.latestVersion + 1 : undefined)),
+    insertVersion: () => Promise.resolve(writes.push('insertVersion')),
   } as unknown as ModelsRepository;
+  const uploaded = create(ArtifactSchema, {
+    sha256: UPLOADED,
+    format: 'onnx',
+    inputs: [{ name: 'x', datatype: 'FP32', shape: [-1n, 4n] }],
+    outputs: [{ name: 'y', datatype: 'FP32', shape: [-1n, 4n] }],
+  });
+  const artifacts = {
+    find: (sha: string) => Promise.resolve(sha === UPLOADED ? uploaded : undefined),
+  } as unknown as ArtifactsService;
   const platform = {
     topics: { registryEvents: 'aio.events.registry' },
     nudgeOutbox: () => undefined,
     logger: { info: () => undefined },
   } as unknown as Platform;
-  return { svc: new ModelsService(repo, platform), writes };
+  return { svc: new ModelsService(repo, platform, artifacts), writes };
 }
 
 async function failure(p: Promise<unknown>): Promise<GrpcError> {
@@ -59,5 +73,24 @@ describe('ModelsService rules', () => {
     expect((await failure(svc.setDeployment(stale, 'me'))).code).toBe(Status.FAILED_PRECONDITION);
     const ok = await svc.setDeployment(create(SetDeploymentRequestSchema, { deployment: { model: 'iris', target: { case: 'version', value: 1 } } }), 'me');
     expect(ok.generation).toBe(1);
+  });
+
+  it('registers a version only of an uploaded artifact, taking its signature unless the request gives one', async () => {
+    const { svc, writes } = service({ latestVersion: 0 });
+    const missing = await failure(svc.createVersion(create(CreateModelVersionRequestSchema, { model: 'iris', artifactSha256: 'd'.repeat(64) }), 'me'));
+    expect(missing.code).toBe(Status.FAILED_PRECONDITION);
+    expect(missing.message).toMatch(/^artifact d{64} is not uploaded: upload it first/);
+    expect(writes).toEqual([]);
+
+    const v = await svc.createVersion(create(CreateModelVersionRequestSchema, { model: 'iris', artifactSha256: UPLOADED }), 'me');
+    expect(v.framework).toBe('onnx');
+    expect(v.inputs.map((t) => [t.name, t.datatype, t.shape])).toEqual([['x', 'FP32', [-1n, 4n]]]);
+    expect(v.outputs.map((t) => t.name)).toEqual(['y']);
+    const own = await svc.createVersion(
+      create(CreateModelVersionRequestSchema, { model: 'iris', artifactSha256: UPLOADED, inputs: [{ name: 'features', datatype: 'FP64', shape: [1n, 4n] }] }),
+      'me',
+    );
+    expect(own.inputs.map((t) => t.name)).toEqual(['features']);
+    expect(own.outputs.map((t) => t.name)).toEqual(['y']);
   });
 });

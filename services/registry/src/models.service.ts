@@ -20,12 +20,12 @@ import {
 import { create, fromJson, toBinary, toJson, type DescMessage, type JsonObject, type MessageShape } from '@bufbuild/protobuf';
 import { timestampFromDate } from '@bufbuild/protobuf/wkt';
 import { Inject, Injectable } from '@nestjs/common';
+import { ArtifactsService } from './artifacts/artifacts.service.js';
 import { ModelsRepository, type AliasChangeDoc, type ModelDoc } from './models.repository.js';
 
 
 // Names become Mongo keys and Kafka keys: keep them to characters every store accepts.
 const NAME = /^[a-z0-9][a-z0-9_-]{0,127}$/;
-const SHA256 = /^[0-9a-f]{64}$/;
 
 function checkName(field: string, value: string): void {
   if (!NAME.test(value)) throw invalidArgument(field, 'must be 1-128 of a-z, 0-9, "_" or "-", starting with a letter or digit');
@@ -43,6 +43,7 @@ export class ModelsService {
   constructor(
     @Inject(ModelsRepository) private readonly repo: ModelsRepository,
     @Inject(Platform) private readonly platform: Platform,
+    @Inject(ArtifactsService) private readonly artifacts: ArtifactsService,
   ) {}
 
   private event<D extends DescMessage>(schema: D, key: string, message: MessageShape<D>) {
@@ -75,19 +76,22 @@ export class ModelsService {
 
   async createVersion(req: CreateModelVersionRequest, subject: string): Promise<ModelVersion> {
     checkName('model', req.model);
-    if (!SHA256.test(req.artifactSha256)) throw invalidArgument('artifact_sha256', 'must be 64 lower-case hex characters');
     checkKeys('metrics', req.metrics);
+    // Checked before a version number is reserved: a refused request leaves no gap.
+    const artifact = await this.artifacts.find(req.artifactSha256, 'artifact_sha256');
+    if (artifact === undefined) throw failedPrecondition(`artifact ${req.artifactSha256} is not uploaded: upload it first (UploadArtifact or PUT /v1/artifacts)`);
     const number = await this.repo.nextVersion(req.model);
     if (number === undefined) throw notFound('model', req.model);
     const version = create(ModelVersionSchema, {
       model: req.model,
       version: number,
       artifactSha256: req.artifactSha256,
-      framework: req.framework || 'onnx',
+      framework: req.framework || artifact.format,
       metrics: req.metrics,
       lineage: req.lineage,
-      inputs: req.inputs,
-      outputs: req.outputs,
+      // The signature read from the file, unless the request states one.
+      inputs: req.inputs.length > 0 ? req.inputs : artifact.inputs,
+      outputs: req.outputs.length > 0 ? req.outputs : artifact.outputs,
       description: req.description,
       referenceProfile: req.referenceProfile,
       createTime: timestampFromDate(new Date()),

@@ -1,10 +1,14 @@
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { mintToken } from '@aio/auth';
 import { createKafka, EventHandlers, subscribe, type EventSubscriber } from '@aio/events';
 import { createGrpcClient, GrpcError, Status, type GrpcClient } from '@aio/grpc';
 import type { RunningService } from '@aio/host';
 import { AliasMovedSchema, DeploymentChangedSchema, ModelCreatedSchema, ModelVersionCreatedSchema } from '@aio/proto/aio/registry/v1/events';
-import { RegistryService } from '@aio/proto/aio/registry/v1/registry';
+import { RegistryService, UploadArtifactHeaderSchema, UploadArtifactRequestSchema } from '@aio/proto/aio/registry/v1/registry';
+import type { MessageInitShape } from '@bufbuild/protobuf';
 import { startTelemetry } from '@aio/telemetry';
 import mongoose from 'mongoose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -12,6 +16,10 @@ import { loadConfig } from '../src/config.js';
 import { startRegistry } from '../src/registry.app.js';
 
 const SECRET = randomUUID() + randomUUID();
+const artifactDir = await mkdtemp(path.join(tmpdir(), 'aio-registry-artifacts-'));
+const fixture = (name: string): Promise<Buffer> => readFile(new URL(`./fixtures/${name}`, import.meta.url));
+const sha256 = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex');
+const MAX_BYTES = 64 * 1024;
 const run = randomUUID().slice(0, 8);
 const env = {
   ...process.env,
@@ -21,9 +29,22 @@ const env = {
   AIO_TOPIC_PREFIX: `test-${run}`,
   AIO_DATABASE: `aio_registry_test_${run}`,
   AIO_TELEMETRY_EXPORT: 'none',
+  AIO_ARTIFACT_DIR: artifactDir,
+  AIO_ARTIFACT_MAX_BYTES: String(MAX_BYTES),
 };
 const config = loadConfig(env);
-const sha = (c: string): string => c.repeat(64);
+
+/** An UploadArtifact stream: the header, then the file in chunks of `chunkSize` bytes. */
+async function* uploadStream(bytes: Uint8Array, header: MessageInitShape<typeof UploadArtifactHeaderSchema> = {}, chunkSize = 40): AsyncGenerator<MessageInitShape<typeof UploadArtifactRequestSchema>> {
+  yield { part: { case: 'header', value: { filename: 'model.onnx', ...header } } };
+  for (let i = 0; i < bytes.length; i += chunkSize) yield await Promise.resolve({ part: { case: 'chunk' as const, value: bytes.subarray(i, i + chunkSize) } });
+}
+
+/** Every artifact file in the store (temporary files included). */
+async function storedFiles(): Promise<string[]> {
+  const entries = await readdir(artifactDir, { recursive: true, withFileTypes: true }).catch(() => []);
+  return entries.filter((e) => e.isFile()).map((e) => e.name);
+}
 
 let running: RunningService;
 let admin: GrpcClient<typeof RegistryService>;
@@ -82,15 +103,18 @@ afterAll(async () => {
   const conn = await mongoose.createConnection(config.MONGODB_URI, { dbName: env.AIO_DATABASE }).asPromise();
   await conn.dropDatabase();
   await conn.close();
+  await rm(artifactDir, { recursive: true, force: true });
 });
 
 describe('registry on real FerretDB and Kafka', () => {
   it('registers a model, versions, alias moves and a deployment, each announced on the registry topic', async () => {
     const { model } = await admin.createModel({ name: 'iris', description: 'flowers', labels: { team: 'ml' } });
     expect(model?.name).toBe('iris');
-    const v1 = await admin.createModelVersion({ model: 'iris', artifactSha256: sha('a'), metrics: { accuracy: 0.9 }, lineage: { dataset: 'iris', datasetVersion: 1 } });
-    const v2 = await admin.createModelVersion({ model: 'iris', artifactSha256: sha('b'), metrics: { accuracy: 0.95 } });
+    const [a, b] = await Promise.all([admin.uploadArtifact(uploadStream(await fixture('identity.onnx'))), admin.uploadArtifact(uploadStream(await fixture('add.onnx')))]);
+    const v1 = await admin.createModelVersion({ model: 'iris', artifactSha256: a.artifact?.sha256, metrics: { accuracy: 0.9 }, lineage: { dataset: 'iris', datasetVersion: 1 } });
+    const v2 = await admin.createModelVersion({ model: 'iris', artifactSha256: b.artifact?.sha256, metrics: { accuracy: 0.95 } });
     expect([v1.version?.version, v2.version?.version]).toEqual([1, 2]);
+    expect(v1.version?.inputs.map((t) => t.name)).toEqual(['x']);
 
     await admin.setAlias({ model: 'iris', alias: 'champion', version: 1, reason: 'first' });
     const moved = await admin.setAlias({ model: 'iris', alias: 'champion', version: 2, reason: 'better accuracy' });
@@ -124,6 +148,9 @@ describe('registry on real FerretDB and Kafka', () => {
     expect((await rejection(admin.createModel({ name: 'dup' }))).code).toBe(Status.ALREADY_EXISTS);
     expect((await rejection(admin.getModel({ name: 'missing' }))).code).toBe(Status.NOT_FOUND);
     expect((await rejection(admin.createModelVersion({ model: 'dup', artifactSha256: 'xyz' }))).message).toMatch(/^artifact_sha256: /);
+    const notUploaded = await rejection(admin.createModelVersion({ model: 'dup', artifactSha256: 'f'.repeat(64) }));
+    expect(notUploaded.code).toBe(Status.FAILED_PRECONDITION);
+    expect(notUploaded.message).toMatch(/^artifact f{64} is not uploaded: upload it first/);
     expect((await rejection(admin.setAlias({ model: 'dup', alias: 'champion', version: 3 }))).message).toMatch(/^version: /);
     expect((await rejection(viewer.createModel({ name: 'nope' }))).code).toBe(Status.PERMISSION_DENIED);
   });
@@ -140,5 +167,71 @@ describe('registry on real FerretDB and Kafka', () => {
     const list = (await (await fetch(base, { headers: auth })).json()) as { models: { name: string }[] };
     expect(list.models.map((m) => m.name)).toContain('rest-model');
     expect((await fetch(`${base}/unknown`, { headers: auth })).status).toBe(404);
+  });
+});
+
+describe('artifacts', () => {
+  it('uploads ONNX models in chunks, records their signature once per sha256 and fills versions from it', async () => {
+    const bytes = await fixture('identity.onnx');
+    const first = await admin.uploadArtifact(uploadStream(bytes, { expectedSize: BigInt(bytes.length), expectedSha256: sha256(bytes) }, 7));
+    expect(first.artifact).toMatchObject({ sha256: sha256(bytes), size: BigInt(bytes.length), format: 'onnx', filename: 'model.onnx', createdBy: 'admin-user' });
+    expect(first.artifact?.inputs.map((t) => [t.name, t.datatype, t.shape])).toEqual([['x', 'FP32', [-1n, 4n]]]);
+    expect(first.artifact?.outputs.map((t) => [t.name, t.datatype, t.shape])).toEqual([['y', 'FP32', [-1n, 4n]]]);
+
+    const again = await admin.uploadArtifact(uploadStream(bytes, { filename: 'copy.onnx' }));
+    expect(again.created).toBe(false);
+    expect(again.artifact?.filename).toBe(first.artifact?.filename);
+    expect((await viewer.getArtifact({ sha256: sha256(bytes) })).artifact?.createTime).toEqual(first.artifact?.createTime);
+
+    await admin.createModel({ name: 'signed' });
+    const version = await admin.createModelVersion({ model: 'signed', artifactSha256: sha256(bytes) });
+    expect(version.version?.inputs).toEqual(first.artifact?.inputs);
+    expect(version.version?.framework).toBe('onnx');
+  });
+
+  it('refuses corrupt and non-ONNX files and mismatching headers, keeping nothing of them', async () => {
+    const model = await fixture('add.onnx');
+    const before = await storedFiles();
+    const junk = new TextEncoder().encode('this is a CSV file, not a model\n1,2,3\n');
+    for (const bad of [junk, model.subarray(0, model.length - 9)]) {
+      const err = await rejection(admin.uploadArtifact(uploadStream(bad)));
+      expect(err.code).toBe(Status.INVALID_ARGUMENT);
+      expect(err.message).toMatch(/^artifact: not a loadable ONNX model: /);
+      expect(err.message).not.toContain(artifactDir);
+      expect((await rejection(admin.getArtifact({ sha256: sha256(bad) }))).code).toBe(Status.NOT_FOUND);
+    }
+    expect((await rejection(admin.uploadArtifact(uploadStream(model, { expectedSize: BigInt(model.length + 1) })))).message).toMatch(/^expected_size: the upload has \d+ bytes/);
+    expect((await rejection(admin.uploadArtifact(uploadStream(model, { expectedSha256: 'e'.repeat(64) })))).message).toMatch(/^expected_sha256: /);
+    expect((await rejection(admin.uploadArtifact(uploadStream(model, { format: 'pickle' })))).message).toMatch(/^format: /);
+    expect((await rejection(admin.uploadArtifact(uploadStream(new Uint8Array(MAX_BYTES + 1), {}, 16 * 1024)))).code).toBe(Status.RESOURCE_EXHAUSTED);
+    expect((await rejection(viewer.uploadArtifact(uploadStream(model)))).code).toBe(Status.PERMISSION_DENIED);
+    expect(await storedFiles()).toEqual(before);
+  });
+
+  it('uploads over REST as a streamed application/octet-stream body', async () => {
+    const base = `http://127.0.0.1:${running.httpPort}/v1/artifacts`;
+    const authorization = `Bearer ${await token(['admin'])}`;
+    const bytes = await fixture('cast.onnx');
+    const octet = { authorization, 'content-type': 'application/octet-stream' };
+    const put = await fetch(`${base}?filename=cast.onnx&expected_sha256=${sha256(bytes)}`, { method: 'PUT', headers: octet, body: bytes });
+    expect(put.status).toBe(201);
+    const body = (await put.json()) as { sha256: string; size: string; inputs: unknown[]; outputs: unknown[] };
+    expect(body).toMatchObject({ sha256: sha256(bytes), size: String(bytes.length), filename: 'cast.onnx' });
+    expect(body.inputs).toEqual([{ name: 'x', datatype: 'FP64', shape: ['-1'] }]);
+    expect(body.outputs).toEqual([{ name: 'y', datatype: 'INT32', shape: ['-1'] }]);
+    expect((await fetch(base, { method: 'PUT', headers: octet, body: bytes })).status).toBe(200);
+    expect((await fetch(`${base}/${sha256(bytes)}`, { headers: { authorization } })).status).toBe(200);
+    expect((await fetch(`${base}/${'0'.repeat(64)}`, { headers: { authorization } })).status).toBe(404);
+    expect((await fetch(`${base}/not-a-sha`, { headers: { authorization } })).status).toBe(400);
+
+    const junk = await fetch(base, { method: 'PUT', headers: octet, body: 'not a model' });
+    expect(junk.status).toBe(400);
+    expect(((await junk.json()) as { error: string }).error).toMatch(/^artifact: not a loadable ONNX model: /);
+    const tooBig = await fetch(base, { method: 'PUT', headers: octet, body: new Uint8Array(MAX_BYTES + 1) });
+    expect(tooBig.status).toBe(413);
+    expect(((await tooBig.json()) as { error: string }).error).toMatch(/AIO_ARTIFACT_MAX_BYTES/);
+    const json = await fetch(base, { method: 'PUT', headers: { authorization, 'content-type': 'application/json' }, body: '{}' });
+    expect(json.status).toBe(415);
+    expect((await fetch(base, { method: 'PUT', headers: { 'content-type': 'application/octet-stream' }, body: bytes })).status).toBe(401);
   });
 });

@@ -17,7 +17,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file aio/registry/v1/registry.proto.
  */
 export const file_aio_registry_v1_registry: GenFile = /*@__PURE__*/
-  fileDesc("Ch5haW8vcmVnaXN0cnkvdjEvcmVnaXN0cnkucHJvdG8SD2Fpby5yZWdpc3RyeS52MSLQAgoFTW9kZWwSDAoEbmFtZRgBIAEoCRITCgtkZXNjcmlwdGlvbhgCIAEoCRIyCgZsYWJlbHMYAyADKAsyIi5haW8ucmVnaXN0cnkudjEuTW9kZWwuTGFiZWxzRW50cnkSNAoHYWxpYXNlcxgEIAMoCzIjLmFpby5yZWdpc3RyeS52MS5Nb2RlbC5BbGlhc2VzRW50cnkSFgoObGF0ZXN0X3ZlcnNpb24YBSABKA0SLwoLY3JlYXRlX3RpbWUYBiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhIKCmNyZWF0ZWRfYnkYByABKAkaLQoLTGFiZWxzRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ARouCgxBbGlhc2VzRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgNOgI4ASI7CgpUZW5zb3JTcGVjEgwKBG5hbWUYASABKAkSEAoIZGF0YXR5cGUYAiABKAkSDQoFc2hhcGUYAyADKAMiZAoHTGluZWFnZRIPCgdkYXRhc2V0GAEgASgJEhcKD2RhdGFzZXRfdmVyc2lvbhgCIAEoDRIXCg90cmFpbmluZ19ydW5faWQYAyABKAkSFgoOcGFyZW50X3ZlcnNpb24YBCABKA0i5AMKDE1vZGVsVmVyc2lvbhINCgVtb2RlbBgBIAEoCRIPCgd2ZXJzaW9uGAIgASgNEhcKD2FydGlmYWN0X3NoYTI1NhgDIAEoCRIRCglmcmFtZXdvcmsYBCABKAkSOwoHbWV0cmljcxgFIAMoCzIqLmFpby5yZWdpc3RyeS52MS5Nb2RlbFZlcnNpb24uTWV0cmljc0VudHJ5EikKB2xpbmVhZ2UYBiABKAsyGC5haW8ucmVnaXN0cnkudjEuTGluZWFnZRIrCgZpbnB1dHMYByADKAsyGy5haW8ucmVnaXN0cnkudjEuVGVuc29yU3BlYxIsCgdvdXRwdXRzGAggAygLMhsuYWlvLnJlZ2lzdHJ5LnYxLlRlbnNvclNwZWMSEwoLZGVzY3JpcHRpb24YCSABKAkSLwoLY3JlYXRlX3RpbWUYCiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhIKCmNyZWF0ZWRfYnkYCyABKAkSOwoRcmVmZXJlbmNlX3Byb2ZpbGUYDCABKAsyIC5haW8ucHJvZmlsZS52MS5SZWZlcmVuY2VQcm9maWxlGi4KDE1ldHJpY3NFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAE6AjgBIqoBCgtBbGlhc0NoYW5nZRINCgVtb2RlbBgBIAEoCRINCgVhbGlhcxgCIAEoCRIUCgxmcm9tX3ZlcnNpb24YAyABKA0SEgoKdG9fdmVyc2lvbhgEIAEoDRIOCgZyZWFzb24YBSABKAkSEgoKY2hhbmdlZF9ieRgGIAEoCRIvCgtjaGFuZ2VfdGltZRgHIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiLwoMVHJhZmZpY1JvdXRlEg8KB3ZlcnNpb24YASABKA0SDgoGd2VpZ2h0GAIgASgNIn8KDkJhdGNoaW5nQ29uZmlnEhYKDm1heF9iYXRjaF9zaXplGAEgASgNEh4KFm1heF9xdWV1ZV9kZWxheV9taWNyb3MYAiABKA0SHQoVcHJlZmVycmVkX2JhdGNoX3NpemVzGAMgAygNEhYKDm1heF9xdWV1ZV9zaXplGAQgASgNIp4CCgpEZXBsb3ltZW50Eg0KBW1vZGVsGAEgASgJEg8KBWFsaWFzGAIgASgJSAASEQoHdmVyc2lvbhgDIAEoDUgAEi4KB3RyYWZmaWMYBCADKAsyHS5haW8ucmVnaXN0cnkudjEuVHJhZmZpY1JvdXRlEhcKD3NoYWRvd192ZXJzaW9ucxgFIAMoDRIxCghiYXRjaGluZxgGIAEoCzIfLmFpby5yZWdpc3RyeS52MS5CYXRjaGluZ0NvbmZpZxISCgpnZW5lcmF0aW9uGAcgASgNEi8KC3VwZGF0ZV90aW1lGAggASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBISCgp1cGRhdGVkX2J5GAkgASgJQggKBnRhcmdldCKnAQoSQ3JlYXRlTW9kZWxSZXF1ZXN0EgwKBG5hbWUYASABKAkSEwoLZGVzY3JpcHRpb24YAiABKAkSPwoGbGFiZWxzGAMgAygLMi8uYWlvLnJlZ2lzdHJ5LnYxLkNyZWF0ZU1vZGVsUmVxdWVzdC5MYWJlbHNFbnRyeRotCgtMYWJlbHNFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBIjwKE0NyZWF0ZU1vZGVsUmVzcG9uc2USJQoFbW9kZWwYASABKAsyFi5haW8ucmVnaXN0cnkudjEuTW9kZWwiHwoPR2V0TW9kZWxSZXF1ZXN0EgwKBG5hbWUYASABKAkiOQoQR2V0TW9kZWxSZXNwb25zZRIlCgVtb2RlbBgBIAEoCzIWLmFpby5yZWdpc3RyeS52MS5Nb2RlbCI6ChFMaXN0TW9kZWxzUmVxdWVzdBIRCglwYWdlX3NpemUYASABKA0SEgoKcGFnZV90b2tlbhgCIAEoCSJVChJMaXN0TW9kZWxzUmVzcG9uc2USJgoGbW9kZWxzGAEgAygLMhYuYWlvLnJlZ2lzdHJ5LnYxLk1vZGVsEhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSKoAwoZQ3JlYXRlTW9kZWxWZXJzaW9uUmVxdWVzdBINCgVtb2RlbBgBIAEoCRIXCg9hcnRpZmFjdF9zaGEyNTYYAiABKAkSEQoJZnJhbWV3b3JrGAMgASgJEkgKB21ldHJpY3MYBCADKAsyNy5haW8ucmVnaXN0cnkudjEuQ3JlYXRlTW9kZWxWZXJzaW9uUmVxdWVzdC5NZXRyaWNzRW50cnkSKQoHbGluZWFnZRgFIAEoCzIYLmFpby5yZWdpc3RyeS52MS5MaW5lYWdlEisKBmlucHV0cxgGIAMoCzIbLmFpby5yZWdpc3RyeS52MS5UZW5zb3JTcGVjEiwKB291dHB1dHMYByADKAsyGy5haW8ucmVnaXN0cnkudjEuVGVuc29yU3BlYxITCgtkZXNjcmlwdGlvbhgIIAEoCRI7ChFyZWZlcmVuY2VfcHJvZmlsZRgJIAEoCzIgLmFpby5wcm9maWxlLnYxLlJlZmVyZW5jZVByb2ZpbGUaLgoMTWV0cmljc0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoAToCOAEiTAoaQ3JlYXRlTW9kZWxWZXJzaW9uUmVzcG9uc2USLgoHdmVyc2lvbhgBIAEoCzIdLmFpby5yZWdpc3RyeS52MS5Nb2RlbFZlcnNpb24iVwoWR2V0TW9kZWxWZXJzaW9uUmVxdWVzdBINCgVtb2RlbBgBIAEoCRIRCgd2ZXJzaW9uGAIgASgNSAASDwoFYWxpYXMYAyABKAlIAEIKCghzZWxlY3RvciJJChdHZXRNb2RlbFZlcnNpb25SZXNwb25zZRIuCgd2ZXJzaW9uGAEgASgLMh0uYWlvLnJlZ2lzdHJ5LnYxLk1vZGVsVmVyc2lvbiJQChhMaXN0TW9kZWxWZXJzaW9uc1JlcXVlc3QSDQoFbW9kZWwYASABKAkSEQoJcGFnZV9zaXplGAIgASgNEhIKCnBhZ2VfdG9rZW4YAyABKAkiZQoZTGlzdE1vZGVsVmVyc2lvbnNSZXNwb25zZRIvCgh2ZXJzaW9ucxgBIAMoCzIdLmFpby5yZWdpc3RyeS52MS5Nb2RlbFZlcnNpb24SFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJIlAKD1NldEFsaWFzUmVxdWVzdBINCgVtb2RlbBgBIAEoCRINCgVhbGlhcxgCIAEoCRIPCgd2ZXJzaW9uGAMgASgNEg4KBnJlYXNvbhgEIAEoCSJAChBTZXRBbGlhc1Jlc3BvbnNlEiwKBmNoYW5nZRgBIAEoCzIcLmFpby5yZWdpc3RyeS52MS5BbGlhc0NoYW5nZSJdChZHZXRBbGlhc0hpc3RvcnlSZXF1ZXN0Eg0KBW1vZGVsGAEgASgJEg0KBWFsaWFzGAIgASgJEhEKCXBhZ2Vfc2l6ZRgDIAEoDRISCgpwYWdlX3Rva2VuGAQgASgJImEKF0dldEFsaWFzSGlzdG9yeVJlc3BvbnNlEi0KB2NoYW5nZXMYASADKAsyHC5haW8ucmVnaXN0cnkudjEuQWxpYXNDaGFuZ2USFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJImQKFFNldERlcGxveW1lbnRSZXF1ZXN0Ei8KCmRlcGxveW1lbnQYASABKAsyGy5haW8ucmVnaXN0cnkudjEuRGVwbG95bWVudBIbChNleHBlY3RlZF9nZW5lcmF0aW9uGAIgASgNIkgKFVNldERlcGxveW1lbnRSZXNwb25zZRIvCgpkZXBsb3ltZW50GAEgASgLMhsuYWlvLnJlZ2lzdHJ5LnYxLkRlcGxveW1lbnQiJQoUR2V0RGVwbG95bWVudFJlcXVlc3QSDQoFbW9kZWwYASABKAkiSAoVR2V0RGVwbG95bWVudFJlc3BvbnNlEi8KCmRlcGxveW1lbnQYASABKAsyGy5haW8ucmVnaXN0cnkudjEuRGVwbG95bWVudDL+CAoPUmVnaXN0cnlTZXJ2aWNlEmoKC0NyZWF0ZU1vZGVsEiMuYWlvLnJlZ2lzdHJ5LnYxLkNyZWF0ZU1vZGVsUmVxdWVzdBokLmFpby5yZWdpc3RyeS52MS5DcmVhdGVNb2RlbFJlc3BvbnNlIhCKtRgMbW9kZWxzOndyaXRlEmAKCEdldE1vZGVsEiAuYWlvLnJlZ2lzdHJ5LnYxLkdldE1vZGVsUmVxdWVzdBohLmFpby5yZWdpc3RyeS52MS5HZXRNb2RlbFJlc3BvbnNlIg+KtRgLbW9kZWxzOnJlYWQSZgoKTGlzdE1vZGVscxIiLmFpby5yZWdpc3RyeS52MS5MaXN0TW9kZWxzUmVxdWVzdBojLmFpby5yZWdpc3RyeS52MS5MaXN0TW9kZWxzUmVzcG9uc2UiD4q1GAttb2RlbHM6cmVhZBJ/ChJDcmVhdGVNb2RlbFZlcnNpb24SKi5haW8ucmVnaXN0cnkudjEuQ3JlYXRlTW9kZWxWZXJzaW9uUmVxdWVzdBorLmFpby5yZWdpc3RyeS52MS5DcmVhdGVNb2RlbFZlcnNpb25SZXNwb25zZSIQirUYDG1vZGVsczp3cml0ZRJ1Cg9HZXRNb2RlbFZlcnNpb24SJy5haW8ucmVnaXN0cnkudjEuR2V0TW9kZWxWZXJzaW9uUmVxdWVzdBooLmFpby5yZWdpc3RyeS52MS5HZXRNb2RlbFZlcnNpb25SZXNwb25zZSIPirUYC21vZGVsczpyZWFkEnsKEUxpc3RNb2RlbFZlcnNpb25zEikuYWlvLnJlZ2lzdHJ5LnYxLkxpc3RNb2RlbFZlcnNpb25zUmVxdWVzdBoqLmFpby5yZWdpc3RyeS52MS5MaXN0TW9kZWxWZXJzaW9uc1Jlc3BvbnNlIg+KtRgLbW9kZWxzOnJlYWQSYQoIU2V0QWxpYXMSIC5haW8ucmVnaXN0cnkudjEuU2V0QWxpYXNSZXF1ZXN0GiEuYWlvLnJlZ2lzdHJ5LnYxLlNldEFsaWFzUmVzcG9uc2UiEIq1GAxtb2RlbHM6d3JpdGUSdQoPR2V0QWxpYXNIaXN0b3J5EicuYWlvLnJlZ2lzdHJ5LnYxLkdldEFsaWFzSGlzdG9yeVJlcXVlc3QaKC5haW8ucmVnaXN0cnkudjEuR2V0QWxpYXNIaXN0b3J5UmVzcG9uc2UiD4q1GAttb2RlbHM6cmVhZBJ1Cg1TZXREZXBsb3ltZW50EiUuYWlvLnJlZ2lzdHJ5LnYxLlNldERlcGxveW1lbnRSZXF1ZXN0GiYuYWlvLnJlZ2lzdHJ5LnYxLlNldERlcGxveW1lbnRSZXNwb25zZSIVirUYEWRlcGxveW1lbnRzOndyaXRlEm8KDUdldERlcGxveW1lbnQSJS5haW8ucmVnaXN0cnkudjEuR2V0RGVwbG95bWVudFJlcXVlc3QaJi5haW8ucmVnaXN0cnkudjEuR2V0RGVwbG95bWVudFJlc3BvbnNlIg+KtRgLbW9kZWxzOnJlYWRiBnByb3RvMw", [file_aio_auth_v1_options, file_aio_profile_v1_profile, file_google_protobuf_timestamp]);
+  fileDesc("Ch5haW8vcmVnaXN0cnkvdjEvcmVnaXN0cnkucHJvdG8SD2Fpby5yZWdpc3RyeS52MSLQAgoFTW9kZWwSDAoEbmFtZRgBIAEoCRITCgtkZXNjcmlwdGlvbhgCIAEoCRIyCgZsYWJlbHMYAyADKAsyIi5haW8ucmVnaXN0cnkudjEuTW9kZWwuTGFiZWxzRW50cnkSNAoHYWxpYXNlcxgEIAMoCzIjLmFpby5yZWdpc3RyeS52MS5Nb2RlbC5BbGlhc2VzRW50cnkSFgoObGF0ZXN0X3ZlcnNpb24YBSABKA0SLwoLY3JlYXRlX3RpbWUYBiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhIKCmNyZWF0ZWRfYnkYByABKAkaLQoLTGFiZWxzRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ARouCgxBbGlhc2VzRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgNOgI4ASI7CgpUZW5zb3JTcGVjEgwKBG5hbWUYASABKAkSEAoIZGF0YXR5cGUYAiABKAkSDQoFc2hhcGUYAyADKAMiZAoHTGluZWFnZRIPCgdkYXRhc2V0GAEgASgJEhcKD2RhdGFzZXRfdmVyc2lvbhgCIAEoDRIXCg90cmFpbmluZ19ydW5faWQYAyABKAkSFgoOcGFyZW50X3ZlcnNpb24YBCABKA0i5AMKDE1vZGVsVmVyc2lvbhINCgVtb2RlbBgBIAEoCRIPCgd2ZXJzaW9uGAIgASgNEhcKD2FydGlmYWN0X3NoYTI1NhgDIAEoCRIRCglmcmFtZXdvcmsYBCABKAkSOwoHbWV0cmljcxgFIAMoCzIqLmFpby5yZWdpc3RyeS52MS5Nb2RlbFZlcnNpb24uTWV0cmljc0VudHJ5EikKB2xpbmVhZ2UYBiABKAsyGC5haW8ucmVnaXN0cnkudjEuTGluZWFnZRIrCgZpbnB1dHMYByADKAsyGy5haW8ucmVnaXN0cnkudjEuVGVuc29yU3BlYxIsCgdvdXRwdXRzGAggAygLMhsuYWlvLnJlZ2lzdHJ5LnYxLlRlbnNvclNwZWMSEwoLZGVzY3JpcHRpb24YCSABKAkSLwoLY3JlYXRlX3RpbWUYCiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhIKCmNyZWF0ZWRfYnkYCyABKAkSOwoRcmVmZXJlbmNlX3Byb2ZpbGUYDCABKAsyIC5haW8ucHJvZmlsZS52MS5SZWZlcmVuY2VQcm9maWxlGi4KDE1ldHJpY3NFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAE6AjgBIqoBCgtBbGlhc0NoYW5nZRINCgVtb2RlbBgBIAEoCRINCgVhbGlhcxgCIAEoCRIUCgxmcm9tX3ZlcnNpb24YAyABKA0SEgoKdG9fdmVyc2lvbhgEIAEoDRIOCgZyZWFzb24YBSABKAkSEgoKY2hhbmdlZF9ieRgGIAEoCRIvCgtjaGFuZ2VfdGltZRgHIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiLwoMVHJhZmZpY1JvdXRlEg8KB3ZlcnNpb24YASABKA0SDgoGd2VpZ2h0GAIgASgNIn8KDkJhdGNoaW5nQ29uZmlnEhYKDm1heF9iYXRjaF9zaXplGAEgASgNEh4KFm1heF9xdWV1ZV9kZWxheV9taWNyb3MYAiABKA0SHQoVcHJlZmVycmVkX2JhdGNoX3NpemVzGAMgAygNEhYKDm1heF9xdWV1ZV9zaXplGAQgASgNIp4CCgpEZXBsb3ltZW50Eg0KBW1vZGVsGAEgASgJEg8KBWFsaWFzGAIgASgJSAASEQoHdmVyc2lvbhgDIAEoDUgAEi4KB3RyYWZmaWMYBCADKAsyHS5haW8ucmVnaXN0cnkudjEuVHJhZmZpY1JvdXRlEhcKD3NoYWRvd192ZXJzaW9ucxgFIAMoDRIxCghiYXRjaGluZxgGIAEoCzIfLmFpby5yZWdpc3RyeS52MS5CYXRjaGluZ0NvbmZpZxISCgpnZW5lcmF0aW9uGAcgASgNEi8KC3VwZGF0ZV90aW1lGAggASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBISCgp1cGRhdGVkX2J5GAkgASgJQggKBnRhcmdldCKnAQoSQ3JlYXRlTW9kZWxSZXF1ZXN0EgwKBG5hbWUYASABKAkSEwoLZGVzY3JpcHRpb24YAiABKAkSPwoGbGFiZWxzGAMgAygLMi8uYWlvLnJlZ2lzdHJ5LnYxLkNyZWF0ZU1vZGVsUmVxdWVzdC5MYWJlbHNFbnRyeRotCgtMYWJlbHNFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBIjwKE0NyZWF0ZU1vZGVsUmVzcG9uc2USJQoFbW9kZWwYASABKAsyFi5haW8ucmVnaXN0cnkudjEuTW9kZWwiHwoPR2V0TW9kZWxSZXF1ZXN0EgwKBG5hbWUYASABKAkiOQoQR2V0TW9kZWxSZXNwb25zZRIlCgVtb2RlbBgBIAEoCzIWLmFpby5yZWdpc3RyeS52MS5Nb2RlbCI6ChFMaXN0TW9kZWxzUmVxdWVzdBIRCglwYWdlX3NpemUYASABKA0SEgoKcGFnZV90b2tlbhgCIAEoCSJVChJMaXN0TW9kZWxzUmVzcG9uc2USJgoGbW9kZWxzGAEgAygLMhYuYWlvLnJlZ2lzdHJ5LnYxLk1vZGVsEhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSKoAwoZQ3JlYXRlTW9kZWxWZXJzaW9uUmVxdWVzdBINCgVtb2RlbBgBIAEoCRIXCg9hcnRpZmFjdF9zaGEyNTYYAiABKAkSEQoJZnJhbWV3b3JrGAMgASgJEkgKB21ldHJpY3MYBCADKAsyNy5haW8ucmVnaXN0cnkudjEuQ3JlYXRlTW9kZWxWZXJzaW9uUmVxdWVzdC5NZXRyaWNzRW50cnkSKQoHbGluZWFnZRgFIAEoCzIYLmFpby5yZWdpc3RyeS52MS5MaW5lYWdlEisKBmlucHV0cxgGIAMoCzIbLmFpby5yZWdpc3RyeS52MS5UZW5zb3JTcGVjEiwKB291dHB1dHMYByADKAsyGy5haW8ucmVnaXN0cnkudjEuVGVuc29yU3BlYxITCgtkZXNjcmlwdGlvbhgIIAEoCRI7ChFyZWZlcmVuY2VfcHJvZmlsZRgJIAEoCzIgLmFpby5wcm9maWxlLnYxLlJlZmVyZW5jZVByb2ZpbGUaLgoMTWV0cmljc0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoAToCOAEiTAoaQ3JlYXRlTW9kZWxWZXJzaW9uUmVzcG9uc2USLgoHdmVyc2lvbhgBIAEoCzIdLmFpby5yZWdpc3RyeS52MS5Nb2RlbFZlcnNpb24iVwoWR2V0TW9kZWxWZXJzaW9uUmVxdWVzdBINCgVtb2RlbBgBIAEoCRIRCgd2ZXJzaW9uGAIgASgNSAASDwoFYWxpYXMYAyABKAlIAEIKCghzZWxlY3RvciJJChdHZXRNb2RlbFZlcnNpb25SZXNwb25zZRIuCgd2ZXJzaW9uGAEgASgLMh0uYWlvLnJlZ2lzdHJ5LnYxLk1vZGVsVmVyc2lvbiJQChhMaXN0TW9kZWxWZXJzaW9uc1JlcXVlc3QSDQoFbW9kZWwYASABKAkSEQoJcGFnZV9zaXplGAIgASgNEhIKCnBhZ2VfdG9rZW4YAyABKAkiZQoZTGlzdE1vZGVsVmVyc2lvbnNSZXNwb25zZRIvCgh2ZXJzaW9ucxgBIAMoCzIdLmFpby5yZWdpc3RyeS52MS5Nb2RlbFZlcnNpb24SFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJIlAKD1NldEFsaWFzUmVxdWVzdBINCgVtb2RlbBgBIAEoCRINCgVhbGlhcxgCIAEoCRIPCgd2ZXJzaW9uGAMgASgNEg4KBnJlYXNvbhgEIAEoCSJAChBTZXRBbGlhc1Jlc3BvbnNlEiwKBmNoYW5nZRgBIAEoCzIcLmFpby5yZWdpc3RyeS52MS5BbGlhc0NoYW5nZSJdChZHZXRBbGlhc0hpc3RvcnlSZXF1ZXN0Eg0KBW1vZGVsGAEgASgJEg0KBWFsaWFzGAIgASgJEhEKCXBhZ2Vfc2l6ZRgDIAEoDRISCgpwYWdlX3Rva2VuGAQgASgJImEKF0dldEFsaWFzSGlzdG9yeVJlc3BvbnNlEi0KB2NoYW5nZXMYASADKAsyHC5haW8ucmVnaXN0cnkudjEuQWxpYXNDaGFuZ2USFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJImQKFFNldERlcGxveW1lbnRSZXF1ZXN0Ei8KCmRlcGxveW1lbnQYASABKAsyGy5haW8ucmVnaXN0cnkudjEuRGVwbG95bWVudBIbChNleHBlY3RlZF9nZW5lcmF0aW9uGAIgASgNIkgKFVNldERlcGxveW1lbnRSZXNwb25zZRIvCgpkZXBsb3ltZW50GAEgASgLMhsuYWlvLnJlZ2lzdHJ5LnYxLkRlcGxveW1lbnQiJQoUR2V0RGVwbG95bWVudFJlcXVlc3QSDQoFbW9kZWwYASABKAkiSAoVR2V0RGVwbG95bWVudFJlc3BvbnNlEi8KCmRlcGxveW1lbnQYASABKAsyGy5haW8ucmVnaXN0cnkudjEuRGVwbG95bWVudCLqAQoIQXJ0aWZhY3QSDgoGc2hhMjU2GAEgASgJEgwKBHNpemUYAiABKAQSDgoGZm9ybWF0GAMgASgJEisKBmlucHV0cxgEIAMoCzIbLmFpby5yZWdpc3RyeS52MS5UZW5zb3JTcGVjEiwKB291dHB1dHMYBSADKAsyGy5haW8ucmVnaXN0cnkudjEuVGVuc29yU3BlYxIvCgtjcmVhdGVfdGltZRgGIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASEAoIZmlsZW5hbWUYByABKAkSEgoKY3JlYXRlZF9ieRgIIAEoCSJoChRVcGxvYWRBcnRpZmFjdEhlYWRlchIQCghmaWxlbmFtZRgBIAEoCRIOCgZmb3JtYXQYAiABKAkSFQoNZXhwZWN0ZWRfc2l6ZRgDIAEoBBIXCg9leHBlY3RlZF9zaGEyNTYYBCABKAkiaQoVVXBsb2FkQXJ0aWZhY3RSZXF1ZXN0EjcKBmhlYWRlchgBIAEoCzIlLmFpby5yZWdpc3RyeS52MS5VcGxvYWRBcnRpZmFjdEhlYWRlckgAEg8KBWNodW5rGAIgASgMSABCBgoEcGFydCJWChZVcGxvYWRBcnRpZmFjdFJlc3BvbnNlEisKCGFydGlmYWN0GAEgASgLMhkuYWlvLnJlZ2lzdHJ5LnYxLkFydGlmYWN0Eg8KB2NyZWF0ZWQYAiABKAgiJAoSR2V0QXJ0aWZhY3RSZXF1ZXN0Eg4KBnNoYTI1NhgBIAEoCSJCChNHZXRBcnRpZmFjdFJlc3BvbnNlEisKCGFydGlmYWN0GAEgASgLMhkuYWlvLnJlZ2lzdHJ5LnYxLkFydGlmYWN0MuAKCg9SZWdpc3RyeVNlcnZpY2USagoLQ3JlYXRlTW9kZWwSIy5haW8ucmVnaXN0cnkudjEuQ3JlYXRlTW9kZWxSZXF1ZXN0GiQuYWlvLnJlZ2lzdHJ5LnYxLkNyZWF0ZU1vZGVsUmVzcG9uc2UiEIq1GAxtb2RlbHM6d3JpdGUSYAoIR2V0TW9kZWwSIC5haW8ucmVnaXN0cnkudjEuR2V0TW9kZWxSZXF1ZXN0GiEuYWlvLnJlZ2lzdHJ5LnYxLkdldE1vZGVsUmVzcG9uc2UiD4q1GAttb2RlbHM6cmVhZBJmCgpMaXN0TW9kZWxzEiIuYWlvLnJlZ2lzdHJ5LnYxLkxpc3RNb2RlbHNSZXF1ZXN0GiMuYWlvLnJlZ2lzdHJ5LnYxLkxpc3RNb2RlbHNSZXNwb25zZSIPirUYC21vZGVsczpyZWFkEn8KEkNyZWF0ZU1vZGVsVmVyc2lvbhIqLmFpby5yZWdpc3RyeS52MS5DcmVhdGVNb2RlbFZlcnNpb25SZXF1ZXN0GisuYWlvLnJlZ2lzdHJ5LnYxLkNyZWF0ZU1vZGVsVmVyc2lvblJlc3BvbnNlIhCKtRgMbW9kZWxzOndyaXRlEnUKD0dldE1vZGVsVmVyc2lvbhInLmFpby5yZWdpc3RyeS52MS5HZXRNb2RlbFZlcnNpb25SZXF1ZXN0GiguYWlvLnJlZ2lzdHJ5LnYxLkdldE1vZGVsVmVyc2lvblJlc3BvbnNlIg+KtRgLbW9kZWxzOnJlYWQSewoRTGlzdE1vZGVsVmVyc2lvbnMSKS5haW8ucmVnaXN0cnkudjEuTGlzdE1vZGVsVmVyc2lvbnNSZXF1ZXN0GiouYWlvLnJlZ2lzdHJ5LnYxLkxpc3RNb2RlbFZlcnNpb25zUmVzcG9uc2UiD4q1GAttb2RlbHM6cmVhZBJhCghTZXRBbGlhcxIgLmFpby5yZWdpc3RyeS52MS5TZXRBbGlhc1JlcXVlc3QaIS5haW8ucmVnaXN0cnkudjEuU2V0QWxpYXNSZXNwb25zZSIQirUYDG1vZGVsczp3cml0ZRJ1Cg9HZXRBbGlhc0hpc3RvcnkSJy5haW8ucmVnaXN0cnkudjEuR2V0QWxpYXNIaXN0b3J5UmVxdWVzdBooLmFpby5yZWdpc3RyeS52MS5HZXRBbGlhc0hpc3RvcnlSZXNwb25zZSIPirUYC21vZGVsczpyZWFkEnUKDVNldERlcGxveW1lbnQSJS5haW8ucmVnaXN0cnkudjEuU2V0RGVwbG95bWVudFJlcXVlc3QaJi5haW8ucmVnaXN0cnkudjEuU2V0RGVwbG95bWVudFJlc3BvbnNlIhWKtRgRZGVwbG95bWVudHM6d3JpdGUSbwoNR2V0RGVwbG95bWVudBIlLmFpby5yZWdpc3RyeS52MS5HZXREZXBsb3ltZW50UmVxdWVzdBomLmFpby5yZWdpc3RyeS52MS5HZXREZXBsb3ltZW50UmVzcG9uc2UiD4q1GAttb2RlbHM6cmVhZBJ1Cg5VcGxvYWRBcnRpZmFjdBImLmFpby5yZWdpc3RyeS52MS5VcGxvYWRBcnRpZmFjdFJlcXVlc3QaJy5haW8ucmVnaXN0cnkudjEuVXBsb2FkQXJ0aWZhY3RSZXNwb25zZSIQirUYDG1vZGVsczp3cml0ZSgBEmkKC0dldEFydGlmYWN0EiMuYWlvLnJlZ2lzdHJ5LnYxLkdldEFydGlmYWN0UmVxdWVzdBokLmFpby5yZWdpc3RyeS52MS5HZXRBcnRpZmFjdFJlc3BvbnNlIg+KtRgLbW9kZWxzOnJlYWRiBnByb3RvMw", [file_aio_auth_v1_options, file_aio_profile_v1_profile, file_google_protobuf_timestamp]);
 
 /**
  * A named model; its versions hold the artifacts.
@@ -1081,6 +1081,225 @@ export const GetDeploymentResponseSchema: GenMessage<GetDeploymentResponse> = /*
   messageDesc(file_aio_registry_v1_registry, 27);
 
 /**
+ * An uploaded, verified model artifact in the artifact store.
+ *
+ * @generated from message aio.registry.v1.Artifact
+ */
+export type Artifact = Message<"aio.registry.v1.Artifact"> & {
+  /**
+   * Hex sha256 of the bytes (64 lower-case hex characters): the artifact's name.
+   *
+   * @generated from field: string sha256 = 1;
+   */
+  sha256: string;
+
+  /**
+   * Size in bytes.
+   *
+   * @generated from field: uint64 size = 2;
+   */
+  size: bigint;
+
+  /**
+   * Format, e.g. "onnx".
+   *
+   * @generated from field: string format = 3;
+   */
+  format: string;
+
+  /**
+   * Input tensors of the model, read from the file.
+   *
+   * @generated from field: repeated aio.registry.v1.TensorSpec inputs = 4;
+   */
+  inputs: TensorSpec[];
+
+  /**
+   * Output tensors of the model, read from the file.
+   *
+   * @generated from field: repeated aio.registry.v1.TensorSpec outputs = 5;
+   */
+  outputs: TensorSpec[];
+
+  /**
+   * When it was first uploaded.
+   *
+   * @generated from field: google.protobuf.Timestamp create_time = 6;
+   */
+  createTime?: Timestamp | undefined;
+
+  /**
+   * File name given by the first upload (informational).
+   *
+   * @generated from field: string filename = 7;
+   */
+  filename: string;
+
+  /**
+   * Subject of the principal that first uploaded it.
+   *
+   * @generated from field: string created_by = 8;
+   */
+  createdBy: string;
+};
+
+/**
+ * Describes the message aio.registry.v1.Artifact.
+ * Use `create(ArtifactSchema)` to create a new message.
+ */
+export const ArtifactSchema: GenMessage<Artifact> = /*@__PURE__*/
+  messageDesc(file_aio_registry_v1_registry, 28);
+
+/**
+ * First message of an UploadArtifact stream.
+ *
+ * @generated from message aio.registry.v1.UploadArtifactHeader
+ */
+export type UploadArtifactHeader = Message<"aio.registry.v1.UploadArtifactHeader"> & {
+  /**
+   * Original file name (informational), e.g. "iris.onnx".
+   *
+   * @generated from field: string filename = 1;
+   */
+  filename: string;
+
+  /**
+   * Artifact format; "onnx" (the default when empty) is the one accepted.
+   *
+   * @generated from field: string format = 2;
+   */
+  format: string;
+
+  /**
+   * When non-zero, the upload is refused unless it has exactly this many bytes.
+   *
+   * @generated from field: uint64 expected_size = 3;
+   */
+  expectedSize: bigint;
+
+  /**
+   * When set, the upload is refused unless its bytes hash to this hex sha256.
+   *
+   * @generated from field: string expected_sha256 = 4;
+   */
+  expectedSha256: string;
+};
+
+/**
+ * Describes the message aio.registry.v1.UploadArtifactHeader.
+ * Use `create(UploadArtifactHeaderSchema)` to create a new message.
+ */
+export const UploadArtifactHeaderSchema: GenMessage<UploadArtifactHeader> = /*@__PURE__*/
+  messageDesc(file_aio_registry_v1_registry, 29);
+
+/**
+ * One message of an UploadArtifact stream: the header first, then chunks.
+ *
+ * @generated from message aio.registry.v1.UploadArtifactRequest
+ */
+export type UploadArtifactRequest = Message<"aio.registry.v1.UploadArtifactRequest"> & {
+  /**
+   * Header or bytes.
+   *
+   * @generated from oneof aio.registry.v1.UploadArtifactRequest.part
+   */
+  part: {
+    /**
+     * Only in the first message.
+     *
+     * @generated from field: aio.registry.v1.UploadArtifactHeader header = 1;
+     */
+    value: UploadArtifactHeader;
+    case: "header";
+  } | {
+    /**
+     * The next bytes of the file (any size up to the gRPC message limit; 1 MiB is a good choice).
+     *
+     * @generated from field: bytes chunk = 2;
+     */
+    value: Uint8Array;
+    case: "chunk";
+  } | { case: undefined; value?: undefined };
+};
+
+/**
+ * Describes the message aio.registry.v1.UploadArtifactRequest.
+ * Use `create(UploadArtifactRequestSchema)` to create a new message.
+ */
+export const UploadArtifactRequestSchema: GenMessage<UploadArtifactRequest> = /*@__PURE__*/
+  messageDesc(file_aio_registry_v1_registry, 30);
+
+/**
+ * Response for UploadArtifact.
+ *
+ * @generated from message aio.registry.v1.UploadArtifactResponse
+ */
+export type UploadArtifactResponse = Message<"aio.registry.v1.UploadArtifactResponse"> & {
+  /**
+   * The stored artifact with its signature.
+   *
+   * @generated from field: aio.registry.v1.Artifact artifact = 1;
+   */
+  artifact?: Artifact | undefined;
+
+  /**
+   * False when the same bytes had been uploaded before (the first upload's metadata is returned).
+   *
+   * @generated from field: bool created = 2;
+   */
+  created: boolean;
+};
+
+/**
+ * Describes the message aio.registry.v1.UploadArtifactResponse.
+ * Use `create(UploadArtifactResponseSchema)` to create a new message.
+ */
+export const UploadArtifactResponseSchema: GenMessage<UploadArtifactResponse> = /*@__PURE__*/
+  messageDesc(file_aio_registry_v1_registry, 31);
+
+/**
+ * Request for GetArtifact.
+ *
+ * @generated from message aio.registry.v1.GetArtifactRequest
+ */
+export type GetArtifactRequest = Message<"aio.registry.v1.GetArtifactRequest"> & {
+  /**
+   * Hex sha256 of the artifact.
+   *
+   * @generated from field: string sha256 = 1;
+   */
+  sha256: string;
+};
+
+/**
+ * Describes the message aio.registry.v1.GetArtifactRequest.
+ * Use `create(GetArtifactRequestSchema)` to create a new message.
+ */
+export const GetArtifactRequestSchema: GenMessage<GetArtifactRequest> = /*@__PURE__*/
+  messageDesc(file_aio_registry_v1_registry, 32);
+
+/**
+ * Response for GetArtifact.
+ *
+ * @generated from message aio.registry.v1.GetArtifactResponse
+ */
+export type GetArtifactResponse = Message<"aio.registry.v1.GetArtifactResponse"> & {
+  /**
+   * The artifact.
+   *
+   * @generated from field: aio.registry.v1.Artifact artifact = 1;
+   */
+  artifact?: Artifact | undefined;
+};
+
+/**
+ * Describes the message aio.registry.v1.GetArtifactResponse.
+ * Use `create(GetArtifactResponseSchema)` to create a new message.
+ */
+export const GetArtifactResponseSchema: GenMessage<GetArtifactResponse> = /*@__PURE__*/
+  messageDesc(file_aio_registry_v1_registry, 33);
+
+/**
  * Models, their versions, aliases and deployments.
  *
  * @generated from service aio.registry.v1.RegistryService
@@ -1185,6 +1404,27 @@ export const RegistryService: GenService<{
     methodKind: "unary";
     input: typeof GetDeploymentRequestSchema;
     output: typeof GetDeploymentResponseSchema;
+  },
+  /**
+   * Uploads a model artifact: one header message, then its bytes in chunks. The artifact is stored
+   * by sha256 only once it opens as a model; its input/output signature is recorded.
+   *
+   * @generated from rpc aio.registry.v1.RegistryService.UploadArtifact
+   */
+  uploadArtifact: {
+    methodKind: "client_streaming";
+    input: typeof UploadArtifactRequestSchema;
+    output: typeof UploadArtifactResponseSchema;
+  },
+  /**
+   * Reads an uploaded artifact's metadata and signature.
+   *
+   * @generated from rpc aio.registry.v1.RegistryService.GetArtifact
+   */
+  getArtifact: {
+    methodKind: "unary";
+    input: typeof GetArtifactRequestSchema;
+    output: typeof GetArtifactResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_aio_registry_v1_registry, 0);
