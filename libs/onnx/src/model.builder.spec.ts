@@ -1,8 +1,9 @@
 // Tiny graphs built here are loaded by onnxruntime and their outputs checked against values worked
 // out by hand, so the bytes are proven to be a model a real runtime runs, not only a parseable message.
+import { toBinary } from '@bufbuild/protobuf';
 import { InferenceSession, Tensor } from 'onnxruntime-node';
 import { describe, expect, it } from 'vitest';
-import { TensorProto_DataType } from '@aio/proto/onnx/onnx';
+import { AttributeProto_AttributeType, ModelProtoSchema, TensorProto_DataType } from '@aio/proto/onnx/onnx';
 import { attr } from './attribute.js';
 import { ModelBuilder, readModel } from './model.builder.js';
 import { OnnxBuildError } from './tensor.js';
@@ -99,6 +100,28 @@ describe('ModelBuilder with onnxruntime', () => {
     b.output('y', 'float32', [3]);
     const out = await run(b, { x: new Tensor('float32', Float32Array.from([-4, 0, 2]), [3]) });
     expect(floats(out.y)).toEqual([-2, 0, 2]);
+  });
+});
+
+describe('wire compatibility with upstream onnx', () => {
+  // Written by Python onnx 1.23.2 (helper.make_model, ir_version 8, opset 13): Cast(x: DOUBLE [?]) -> y INT32.
+  const upstream = Buffer.from(
+    '0808121261696f2d72656769737472792d74657374733a3d0a170a01781201792204436173742a090a02746f1806a001021204636173745a0d0a01781208' +
+      '0a06080b12020a00620d0a017912080a06080612020a0042040a00100d',
+    'hex',
+  );
+
+  it('reads a model upstream wrote and writes the same bytes back', () => {
+    const model = readModel(upstream);
+    expect(model.irVersion).toBe(8n);
+    expect(model.producerName).toBe('aio-registry-tests');
+    expect(model.opsetImport[0]?.version).toBe(13n);
+    const node = model.graph?.node[0];
+    expect([node?.opType, node?.input, node?.output]).toEqual(['Cast', ['x'], ['y']]);
+    expect([node?.attribute[0]?.name, node?.attribute[0]?.type, node?.attribute[0]?.i]).toEqual(['to', AttributeProto_AttributeType.INT, 6n]);
+    const x = model.graph?.input[0]?.type?.value;
+    expect(x?.case === 'tensorType' && x.value.elemType).toBe(TensorProto_DataType.DOUBLE);
+    expect(Buffer.from(toBinary(ModelProtoSchema, model)).equals(upstream)).toBe(true);
   });
 });
 
