@@ -77,8 +77,9 @@ export class HealthEvaluator implements OnApplicationBootstrap, BeforeApplicatio
       for (const state of states) {
         const health = await this.health.compute(model, state.version, [state], now, this.settings.windowMs);
         this.metrics.update(health);
-        await this.repo.saveSnapshot(health, new Date(now));
+        // Rules first: a snapshot then proves the rules have seen its window (the tests wait on that).
         await this.applyRules(health, now);
+        await this.repo.saveSnapshot(health, new Date(now));
       }
       await this.repo.saveSnapshot(await this.health.compute(model, 0, states, now, this.settings.windowMs), new Date(now));
     }
