@@ -11,3 +11,19 @@ export class GatewaySettings {
     readonly metricsContentType: string,
   ) {}
 }
+
+/** Serving settings from config: the worker pool, limits, the inference log and where versions are resolved. */
+export class ServingSettings {
+  constructor(
+    readonly workers: number,
+    readonly queueLimit: number,
+    readonly maxInputBytes: number,
+    readonly timeoutMs: number,
+    readonly trafficSeed: number | undefined,
+    readonly log: { sampleRate: number; queueLimit: number; batchSize: number },
+    readonly registryAddress: string,
+    readonly registryToken: string | undefined,
+    readonly auth: { secret: string | undefined; issuer: string; audience: string },
+    readonly artifactDir: string,
+  ) {}
+}

@@ -1,16 +1,37 @@
-import { startPlatformService, type RunningService } from '@aio/host';
+import { startPlatformService, Platform, type RunningService } from '@aio/host';
 import { GRPCInferenceService } from '@aio/proto/inference/grpc_service';
 import type { Telemetry } from '@aio/telemetry';
+import { metrics } from '@opentelemetry/api';
 
 import type { InferenceGatewayConfig } from './config.js';
 import { DeploymentsRepository } from './deployments.repository.js';
 import { DeploymentsService } from './deployments.service.js';
-import { GatewaySettings } from './gateway.settings.js';
+import { GatewaySettings, ServingSettings } from './gateway.settings.js';
 import { InferenceController } from './inference.controller.js';
 import { InferenceGrpc } from './inference.grpc.js';
 import { InferenceService } from './inference.service.js';
 import { MetricsServer } from './metrics.server.js';
 import { RegistryEventsConsumer } from './registry-events.consumer.js';
+import { InferenceLog } from './serving/inference.log.js';
+import { ModelManager } from './serving/model.manager.js';
+import { seededRandom } from './serving/traffic.split.js';
+import { WorkerPool } from './serving/worker.pool.js';
+import { VersionResolver } from './version.resolver.js';
+
+export function servingSettingsFrom(config: InferenceGatewayConfig): ServingSettings {
+  return new ServingSettings(
+    config.AIO_INFER_WORKERS,
+    config.AIO_INFER_QUEUE_LIMIT,
+    config.AIO_INFER_MAX_INPUT_BYTES,
+    config.AIO_INFER_TIMEOUT_MS,
+    config.AIO_TRAFFIC_SEED,
+    { sampleRate: config.AIO_INFERENCE_LOG_SAMPLE_RATE, queueLimit: config.AIO_INFERENCE_LOG_QUEUE_LIMIT, batchSize: config.AIO_INFERENCE_LOG_BATCH },
+    config.AIO_REGISTRY_ADDR,
+    config.AIO_REGISTRY_TOKEN,
+    { secret: config.AIO_AUTH_SECRET, issuer: config.AIO_AUTH_ISSUER, audience: config.AIO_AUTH_AUDIENCE },
+    config.AIO_ARTIFACT_DIR,
+  );
+}
 
 export function startInferenceGateway(
   config: InferenceGatewayConfig,
@@ -18,6 +39,8 @@ export function startInferenceGateway(
   opts: { handleSignals?: boolean } = {},
 ): Promise<RunningService> {
   const settings = new GatewaySettings(config.AIO_BIND_HOST, config.METRICS_PORT, () => telemetry.metricsText(), telemetry.metricsContentType);
+  const serving = servingSettingsFrom(config);
+  const meter = metrics.getMeter('inference-gateway');
   return startPlatformService({
     name: 'inference-gateway',
     config,
@@ -25,7 +48,40 @@ export function startInferenceGateway(
     controllers: [InferenceController],
     providers: [
       { provide: GatewaySettings, useValue: settings },
+      { provide: ServingSettings, useValue: serving },
+      {
+        provide: ModelManager,
+        useFactory: () => {
+          const pool = new WorkerPool({ size: serving.workers, queueLimit: serving.queueLimit, timeoutMs: serving.timeoutMs, logger: telemetry.getLogger('workers') });
+          const random = serving.trafficSeed === undefined ? Math.random : seededRandom(serving.trafficSeed);
+          const manager = new ModelManager(pool, random, telemetry.getLogger('models'));
+          meter.createObservableGauge('aio_inference_in_flight', { description: 'Inference requests queued or running, per model version.' }).addCallback((r) => {
+            for (const v of manager.versions()) if (v.state === 'READY' || v.state === 'UNLOADING') r.observe(manager.depth(v), { model: v.model, version: String(v.version) });
+          });
+          return manager;
+        },
+      },
+      {
+        provide: InferenceLog,
+        inject: [Platform],
+        useFactory: (platform: Platform) => {
+          const log = new InferenceLog({
+            ...serving.log,
+            topic: platform.topics.inferenceLog,
+            source: platform.source,
+            publish: (items) => platform.publisher.publishBatch(items),
+            logger: telemetry.getLogger('inference-log'),
+          });
+          meter.createObservableCounter('aio_inference_log_records', { description: 'Sampled inference records: published, or dropped (queue_full, publish_failed).' }).addCallback((r) => {
+            r.observe(log.counts.published, { outcome: 'published' });
+            r.observe(log.counts.droppedQueueFull, { outcome: 'queue_full' });
+            r.observe(log.counts.droppedPublishFailed, { outcome: 'publish_failed' });
+          });
+          return log;
+        },
+      },
       DeploymentsRepository,
+      VersionResolver,
       DeploymentsService,
       InferenceService,
       InferenceGrpc,

@@ -1,10 +1,23 @@
 import { GrpcError, Status } from '@aio/grpc';
 import { Permission, toRestJson } from '@aio/host';
-import { RepositoryIndexResponse_ModelIndexSchema, ServerMetadataResponseSchema } from '@aio/proto/inference/grpc_service';
-import type { JsonValue } from '@bufbuild/protobuf';
-import { Controller, Get, HttpCode, Inject, Param, Post } from '@nestjs/common';
+import {
+  ModelConfigResponseSchema,
+  ModelStatisticsResponseSchema,
+  RepositoryIndexResponse_ModelIndexSchema,
+  ServerMetadataResponseSchema,
+  type ModelMetadataResponse,
+} from '@aio/proto/inference/grpc_service';
+import type { JsonObject, JsonValue } from '@bufbuild/protobuf';
+import { Body, Controller, Get, HttpCode, Inject, Param, Post } from '@nestjs/common';
 import { DeploymentsService } from './deployments.service.js';
 import { InferenceService } from './inference.service.js';
+import { inferRequestFromJson, inferResponseToJson } from './serving/oip-json.codec.js';
+
+// OIP REST carries shapes as JSON numbers (protobuf JSON would make int64 strings).
+function metadataJson(m: ModelMetadataResponse): JsonObject {
+  const tensors = (list: ModelMetadataResponse['inputs']) => list.map((t) => ({ name: t.name, datatype: t.datatype, shape: t.shape.map(Number) }));
+  return { name: m.name, versions: m.versions, platform: m.platform, inputs: tensors(m.inputs), outputs: tensors(m.outputs) };
+}
 
 /** The Open Inference Protocol v2 REST API (KServe / Triton paths) on the HTTP port. */
 @Controller('v2')
@@ -34,47 +47,92 @@ export class InferenceController {
 
   @Get('models/:name')
   @Permission('inference:infer')
-  modelMetadata(@Param('name') name: string): Promise<JsonValue> {
-    return this.inference.requireLoaded('name', name, '');
+  async modelMetadata(@Param('name') name: string): Promise<JsonValue> {
+    return metadataJson(await this.inference.modelMetadata(name, ''));
   }
 
   @Get('models/:name/versions/:version')
   @Permission('inference:infer')
-  versionMetadata(@Param('name') name: string, @Param('version') version: string): Promise<JsonValue> {
-    return this.inference.requireLoaded('name', name, version);
+  async versionMetadata(@Param('name') name: string, @Param('version') version: string): Promise<JsonValue> {
+    return metadataJson(await this.inference.modelMetadata(name, version));
   }
 
-  // OIP REST answers model readiness with the status code alone; not loaded is a 404 with the reason.
+  // OIP REST answers model readiness with the status code: 200 ready; not ready is a 404 with the reason.
   @Get('models/:name/ready')
   @Permission('inference:infer')
-  modelReady(@Param('name') name: string): Promise<JsonValue> {
-    return this.inference.requireLoaded('name', name, '');
+  async modelReady(@Param('name') name: string): Promise<JsonValue> {
+    await this.inference.loaded(name, '');
+    return { name, ready: true };
   }
 
   @Get('models/:name/versions/:version/ready')
   @Permission('inference:infer')
-  versionReady(@Param('name') name: string, @Param('version') version: string): Promise<JsonValue> {
-    return this.inference.requireLoaded('name', name, version);
+  async versionReady(@Param('name') name: string, @Param('version') version: string): Promise<JsonValue> {
+    await this.inference.loaded(name, version);
+    return { name, version, ready: true };
+  }
+
+  @Get('models/:name/config')
+  @Permission('inference:infer')
+  async modelConfig(@Param('name') name: string): Promise<JsonValue> {
+    return toRestJson(ModelConfigResponseSchema, await this.inference.modelConfig(name, ''));
+  }
+
+  @Get('models/stats')
+  @Permission('inference:infer')
+  async allStats(): Promise<JsonValue> {
+    return toRestJson(ModelStatisticsResponseSchema, await this.inference.modelStatistics('', ''));
+  }
+
+  @Get('models/:name/stats')
+  @Permission('inference:infer')
+  async modelStats(@Param('name') name: string): Promise<JsonValue> {
+    return toRestJson(ModelStatisticsResponseSchema, await this.inference.modelStatistics(name, ''));
+  }
+
+  @Get('models/:name/versions/:version/stats')
+  @Permission('inference:infer')
+  async versionStats(@Param('name') name: string, @Param('version') version: string): Promise<JsonValue> {
+    return toRestJson(ModelStatisticsResponseSchema, await this.inference.modelStatistics(name, version));
   }
 
   @Post('models/:name/infer')
+  @HttpCode(200)
   @Permission('inference:infer')
-  infer(@Param('name') name: string): Promise<JsonValue> {
-    return this.inference.requireLoaded('name', name, '');
+  async infer(@Param('name') name: string, @Body() body: unknown): Promise<JsonValue> {
+    return inferResponseToJson(await this.inference.infer(inferRequestFromJson(name, '', body)));
   }
 
   @Post('models/:name/versions/:version/infer')
+  @HttpCode(200)
   @Permission('inference:infer')
-  inferVersion(@Param('name') name: string, @Param('version') version: string): Promise<JsonValue> {
-    return this.inference.requireLoaded('name', name, version);
+  async inferVersion(@Param('name') name: string, @Param('version') version: string, @Body() body: unknown): Promise<JsonValue> {
+    return inferResponseToJson(await this.inference.infer(inferRequestFromJson(name, version, body)));
   }
 
-  // Triton's REST repository extension: POST /v2/repository/index answers a JSON array.
+  // Triton's REST repository extension.
   @Post('repository/index')
   @HttpCode(200)
   @Permission('inference:infer')
-  async index(): Promise<JsonValue> {
-    const entries = await this.deployments.index('', false);
+  async index(@Body() body: unknown): Promise<JsonValue> {
+    const ready = typeof body === 'object' && body !== null && (body as { ready?: unknown }).ready === true;
+    const entries = await this.deployments.index('', ready);
     return entries.map((e) => toRestJson(RepositoryIndexResponse_ModelIndexSchema, e));
+  }
+
+  @Post('repository/models/:name/load')
+  @HttpCode(200)
+  @Permission('inference:admin')
+  async load(@Param('name') name: string): Promise<JsonValue> {
+    await this.deployments.load(name);
+    return {};
+  }
+
+  @Post('repository/models/:name/unload')
+  @HttpCode(200)
+  @Permission('inference:admin')
+  async unload(@Param('name') name: string): Promise<JsonValue> {
+    await this.deployments.unload(name);
+    return {};
   }
 }

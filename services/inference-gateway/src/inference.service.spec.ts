@@ -3,7 +3,9 @@ import { DeploymentSchema } from '@aio/proto/aio/registry/v1/registry';
 import { ModelInferRequestSchema, type ModelInferRequest } from '@aio/proto/inference/grpc_service';
 import { create, type MessageInitShape } from '@bufbuild/protobuf';
 import { describe, expect, it } from 'vitest';
-import { indexEntries, NOT_LOADED_REASON, servedVersions } from './deployments.service.js';
+import { indexEntries, servedVersions } from './deployments.service.js';
+import { VersionStats } from './serving/model.stats.js';
+import type { ServedVersion } from './serving/model.manager.js';
 import { validateInferRequest } from './inference.service.js';
 
 const request = (init: MessageInitShape<typeof ModelInferRequestSchema>): ModelInferRequest =>
@@ -50,10 +52,18 @@ describe('repository index entries', () => {
     ).toEqual(['2', '3', '4']);
   });
 
-  it('marks every deployed version UNAVAILABLE with the reason', () => {
-    const entries = indexEntries([create(DeploymentSchema, { model: 'iris', target: { case: 'version', value: 1 } })]);
+  it('reports held versions with their state, else every deployed version UNAVAILABLE with the reason', () => {
+    const held: ServedVersion = {
+      model: 'iris', version: 2, key: 'iris@2#1', path: '/x', state: 'READY', reason: '', signature: undefined, inFlight: 0, stats: new VersionStats(), onDrained: undefined,
+    };
+    const deployments = [
+      create(DeploymentSchema, { model: 'iris', target: { case: 'version', value: 2 } }),
+      create(DeploymentSchema, { model: 'churn', target: { case: 'version', value: 1 } }),
+    ];
+    const entries = indexEntries(deployments, (m) => (m === 'iris' ? [held] : []), (m) => `${m}: registry unreachable`);
     expect(entries.map(({ name, version, state, reason }) => ({ name, version, state, reason }))).toEqual([
-      { name: 'iris', version: '1', state: 'UNAVAILABLE', reason: NOT_LOADED_REASON },
+      { name: 'iris', version: '2', state: 'READY', reason: '' },
+      { name: 'churn', version: '1', state: 'UNAVAILABLE', reason: 'churn: registry unreachable' },
     ]);
   });
 });

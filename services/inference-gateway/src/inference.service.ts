@@ -1,11 +1,40 @@
-import { GrpcError, invalidArgument, Status } from '@aio/grpc';
+import { randomUUID } from 'node:crypto';
+import { GrpcError, invalidArgument, Status, statusName } from '@aio/grpc';
 import { Readiness } from '@aio/host';
-import type { ModelInferRequest, ServerMetadataResponse } from '@aio/proto/inference/grpc_service';
-import { ServerMetadataResponseSchema } from '@aio/proto/inference/grpc_service';
-import { create } from '@bufbuild/protobuf';
-import { Inject, Injectable } from '@nestjs/common';
-import { DeploymentsService, NOT_LOADED_REASON } from './deployments.service.js';
-import { SERVER_NAME, SERVER_VERSION } from './gateway.settings.js';
+import { Route as LoggedRoute } from '@aio/proto/aio/gateway/v1/inference_log';
+import {
+  ModelConfigResponseSchema,
+  ModelInferResponseSchema,
+  ModelMetadataResponseSchema,
+  ModelStatisticsResponseSchema,
+  ModelStreamInferResponseSchema,
+  ServerMetadataResponseSchema,
+  type ModelConfigResponse,
+  type ModelInferRequest,
+  type ModelInferResponse,
+  type ModelMetadataResponse,
+  type ModelStatisticsResponse,
+  type ServerMetadataResponse,
+} from '@aio/proto/inference/grpc_service';
+import { DataType, ModelInstanceGroup_Kind } from '@aio/proto/inference/model_config';
+import { create, type MessageInitShape } from '@bufbuild/protobuf';
+import { timestampFromDate } from '@bufbuild/protobuf/wkt';
+import { Inject, Injectable, type BeforeApplicationShutdown, type OnModuleInit } from '@nestjs/common';
+import { DeploymentsService } from './deployments.service.js';
+import { SERVER_NAME, SERVER_VERSION, ServingSettings } from './gateway.settings.js';
+import { InferenceLog } from './serving/inference.log.js';
+import { ModelManager, type Lease, type ServedVersion } from './serving/model.manager.js';
+import {
+  decodeInputs,
+  encodeOutputs,
+  fromWire,
+  requestedOutputs,
+  tensorBytes,
+  toWire,
+  wantsRawOutput,
+  type Signature,
+  type Tensor,
+} from './serving/tensor.codec.js';
 
 /** The tensor data types of the Open Inference Protocol v2. */
 export const OIP_DATATYPES: ReadonlySet<string> = new Set([
@@ -34,17 +63,43 @@ export function requireName(field: string, name: string): void {
   if (name === '') throw invalidArgument(field, 'is required');
 }
 
+const PLATFORM = 'onnxruntime_onnx';
+
+type LoggedTensorInit = { name: string; datatype: string; shape: bigint[]; raw: Uint8Array };
+
+function logged(t: Tensor, copy: boolean): LoggedTensorInit {
+  const bytes = tensorBytes(t.data);
+  return { name: t.name, datatype: t.datatype, shape: t.shape.map(BigInt), raw: copy ? bytes.slice() : bytes };
+}
+
+function tensorMetadata(sig: Signature, kind: 'inputs' | 'outputs') {
+  return sig[kind].map((t) => ({ name: t.name, datatype: t.datatype, shape: t.shape.map(BigInt) }));
+}
+
 /**
- * Server and model state for the inference API. No model is loaded yet (ONNX loading arrives with the
- * model lifecycle loop, issue #3), so every model-level question is answered truthfully: not ready,
- * not loaded. What the gateway does know is which deployments the registry announced.
+ * The inference API: routes each request to a loaded version (canary weights honoured), decodes and
+ * checks its tensors against the model's signature, runs it on the worker pool and encodes the
+ * answer; counts statistics and samples inference records. gRPC and REST both come through here.
  */
 @Injectable()
-export class InferenceService {
+export class InferenceService implements OnModuleInit, BeforeApplicationShutdown {
   constructor(
     @Inject(Readiness) private readonly readiness: Readiness,
     @Inject(DeploymentsService) private readonly deployments: DeploymentsService,
+    @Inject(ModelManager) private readonly models: ModelManager,
+    @Inject(InferenceLog) private readonly log: InferenceLog,
+    @Inject(ServingSettings) private readonly settings: ServingSettings,
   ) {}
+
+  onModuleInit(): void {
+    this.models.start();
+  }
+
+  /** After gRPC drained: in-flight inferences finish, workers terminate, the last records are published. */
+  async beforeApplicationShutdown(): Promise<void> {
+    await this.models.close();
+    await this.log.close();
+  }
 
   /** Ready when every dependency is (MongoDB, the registry-events consumer) and not shutting down. */
   async ready(): Promise<{ ready: boolean; problems: string[] }> {
@@ -53,40 +108,194 @@ export class InferenceService {
   }
 
   metadata(): ServerMetadataResponse {
-    // Extensions are listed once they are complete: the repository extension's load/unload and
-    // statistics arrive with issue #3, so none is claimed yet.
-    return create(ServerMetadataResponseSchema, { name: SERVER_NAME, version: SERVER_VERSION, extensions: [] });
+    return create(ServerMetadataResponseSchema, { name: SERVER_NAME, version: SERVER_VERSION, extensions: ['model_repository', 'model_configuration', 'statistics'] });
   }
 
-  /** The NOT_FOUND every model-level call answers while nothing can be loaded; says whether a deployment exists. */
+  modelReady(name: string, version: string): boolean {
+    requireName('name', name);
+    return this.models.isReady(name, version);
+  }
+
+  async modelMetadata(name: string, version: string): Promise<ModelMetadataResponse> {
+    const v = await this.loaded(name, version);
+    const sig = v.signature as Signature;
+    return create(ModelMetadataResponseSchema, {
+      name,
+      versions: this.models.versions(name).filter((x) => x.state === 'READY').map((x) => String(x.version)),
+      platform: PLATFORM,
+      inputs: tensorMetadata(sig, 'inputs'),
+      outputs: tensorMetadata(sig, 'outputs'),
+    });
+  }
+
+  async modelConfig(name: string, version: string): Promise<ModelConfigResponse> {
+    const v = await this.loaded(name, version);
+    const sig = v.signature as Signature;
+    const dataType = (datatype: string): DataType => DataType[`TYPE_${datatype}` as keyof typeof DataType];
+    return create(ModelConfigResponseSchema, {
+      config: {
+        name,
+        platform: PLATFORM,
+        backend: 'onnxruntime',
+        // No dynamic batching yet: every request runs as it came.
+        maxBatchSize: 0,
+        input: sig.inputs.map((t) => ({ name: t.name, dataType: dataType(t.datatype), dims: t.shape.map(BigInt) })),
+        output: sig.outputs.map((t) => ({ name: t.name, dataType: dataType(t.datatype), dims: t.shape.map(BigInt) })),
+        instanceGroup: [{ name: `${name}_cpu`, kind: ModelInstanceGroup_Kind.CPU, count: this.settings.workers }],
+      },
+    });
+  }
+
+  /** Triton's statistics: every loaded version (empty name), or the versions of one model. */
+  async modelStatistics(name: string, version: string): Promise<ModelStatisticsResponse> {
+    const versions = this.models
+      .versions(name === '' ? undefined : name)
+      .filter((v) => v.state === 'READY' || v.state === 'UNLOADING')
+      .filter((v) => version === '' || String(v.version) === version);
+    if (name !== '' && versions.length === 0) throw await this.notLoaded(name, version);
+    return create(ModelStatisticsResponseSchema, { modelStats: versions.map((v) => v.stats.toProto(v.model, String(v.version))) });
+  }
+
+  async infer(req: ModelInferRequest): Promise<ModelInferResponse> {
+    validateInferRequest(req);
+    const arrived = new Date();
+    const started = process.hrtime.bigint();
+    let lease: Lease;
+    try {
+      lease = this.models.acquire(req.modelName, req.modelVersion);
+    } catch (err) {
+      if (err instanceof GrpcError && err.code === Status.NOT_FOUND) throw await this.notLoaded(req.modelName, req.modelVersion);
+      throw err;
+    }
+    const v = lease.version;
+    const requestId = req.id === '' ? randomUUID() : req.id;
+    const sampled = this.log.sample();
+    let inputs: LoggedTensorInit[] | undefined;
+    try {
+      const sig = v.signature as Signature;
+      const tensors = decodeInputs(req, req.modelName, sig, { maxInputBytes: this.settings.maxInputBytes });
+      const names = requestedOutputs(req, req.modelName, sig);
+      // The inputs' buffers move to the worker: what the log and the shadows need is copied first.
+      if (sampled) inputs = tensors.map((t) => logged(t, true));
+      const shadows = this.models.acquireShadows(req.modelName);
+      const shadowFeeds = shadows.map(() => tensors.map((t) => toWire({ ...t, data: t.data.slice() })));
+      const decodedAt = process.hrtime.bigint();
+      const result = await this.models.run(lease, tensors.map(toWire), names);
+      const ranAt = process.hrtime.bigint();
+      const outputs = result.outputs.map(fromWire);
+      const encoded = encodeOutputs(outputs, wantsRawOutput(req));
+      const response = create(ModelInferResponseSchema, {
+        modelName: req.modelName,
+        modelVersion: String(v.version),
+        id: requestId,
+        outputs: encoded.outputs,
+        rawOutputContents: encoded.rawOutputContents,
+      });
+      const done = process.hrtime.bigint();
+      v.stats.recordSuccess({
+        totalNs: Number(done - started),
+        queueNs: result.queueNs,
+        inputNs: Number(decodedAt - started),
+        computeNs: result.computeNs,
+        outputNs: Number(done - ranAt),
+      });
+      if (sampled) this.record({ requestId, v, route: lease.route, inputs, outputs: outputs.map((t) => logged(t, false)), started, arrived });
+      shadows.forEach((s, i) => this.shadow(s, shadowFeeds[i] ?? [], names, requestId, inputs, arrived));
+      return response;
+    } catch (err) {
+      v.stats.recordFailure(Number(process.hrtime.bigint() - started));
+      if (sampled) this.record({ requestId, v, route: lease.route, inputs, outputs: [], started, arrived, err });
+      throw err;
+    } finally {
+      lease.release();
+    }
+  }
+
+  /**
+   * Triton's stream semantics: each request gets one response; a failed request is reported in that
+   * response's error_message and the stream stays open for the next.
+   */
+  async *streamInfer(requests: AsyncIterable<ModelInferRequest>): AsyncGenerator<MessageInitShape<typeof ModelStreamInferResponseSchema>> {
+    for await (const req of requests) {
+      try {
+        yield { inferResponse: await this.infer(req) };
+      } catch (err) {
+        const message = err instanceof GrpcError ? err.message : 'internal error';
+        yield { errorMessage: message, inferResponse: { modelName: req.modelName, modelVersion: req.modelVersion, id: req.id } };
+      }
+    }
+  }
+
+  /** NOT_FOUND saying why: no deployment known, or deployed but not (yet) loaded and why. */
   async notLoaded(model: string, version: string): Promise<GrpcError> {
     const deployment = await this.deployments.find(model);
     const subject = version === '' ? `model ${model}` : `model ${model} version ${version}`;
-    const why =
-      deployment === undefined
-        ? 'no deployment of it is known to this gateway (set one in the registry)'
-        : `it is deployed (generation ${deployment.generation}) but ${NOT_LOADED_REASON}`;
-    return new GrpcError(Status.NOT_FOUND, `${subject} is not loaded: ${why}`);
+    if (deployment === undefined) return new GrpcError(Status.NOT_FOUND, `${subject} is not loaded: no deployment of it is known to this gateway (set one in the registry)`);
+    const why = version === '' ? this.models.whyNotServing(model) : this.versionProblem(model, version);
+    return new GrpcError(Status.NOT_FOUND, `${subject} is not loaded: it is deployed (generation ${deployment.generation}) but ${why}`);
   }
 
-  async modelReady(name: string): Promise<boolean> {
+  private versionProblem(model: string, version: string): string {
+    const v = this.models.versions(model).find((x) => String(x.version) === version);
+    if (v === undefined) return `that version is not served (serving: ${this.models.servingVersions(model).join(', ') || 'none'})`;
+    return `it is ${v.state}${v.reason === '' ? '' : `: ${v.reason}`}`;
+  }
+
+  /** The READY version that answers for (name, version); NOT_FOUND saying why otherwise. */
+  async loaded(name: string, version: string): Promise<ServedVersion> {
     requireName('name', name);
-    return Promise.resolve(false);
+    try {
+      return this.models.find(name, version);
+    } catch (err) {
+      if (err instanceof GrpcError && err.code === Status.NOT_FOUND) throw await this.notLoaded(name, version);
+      throw err;
+    }
   }
 
-  /** ModelMetadata, ModelConfig, a named ModelStatistics: always NOT_FOUND until loading exists. */
-  async requireLoaded(field: string, name: string, version: string): Promise<never> {
-    requireName(field, name);
-    throw await this.notLoaded(name, version);
+  /** Runs a copy of the request on a shadow version; its answer is logged, never returned, and it never fails the request. */
+  private shadow(lease: Lease, feeds: ReturnType<typeof toWire>[], names: string[], requestId: string, inputs: LoggedTensorInit[] | undefined, arrived: Date): void {
+    const started = process.hrtime.bigint();
+    const v = lease.version;
+    const own = names.filter((n) => v.signature?.outputs.some((o) => o.name === n));
+    const outputNames = own.length > 0 ? own : (v.signature?.outputs.map((o) => o.name) ?? []);
+    this.models
+      .run(lease, feeds, outputNames)
+      .then(
+        (result) => {
+          v.stats.recordSuccess({ totalNs: Number(process.hrtime.bigint() - started), queueNs: result.queueNs, inputNs: 0, computeNs: result.computeNs, outputNs: 0 });
+          if (inputs !== undefined) this.record({ requestId, v, route: 'shadow', inputs, outputs: result.outputs.map((t) => logged(fromWire(t), false)), started, arrived });
+        },
+        (err: unknown) => {
+          v.stats.recordFailure(Number(process.hrtime.bigint() - started));
+          if (inputs !== undefined) this.record({ requestId, v, route: 'shadow', inputs, outputs: [], started, arrived, err });
+        },
+      )
+      .finally(() => lease.release())
+      .catch(() => undefined);
   }
 
-  async infer(req: ModelInferRequest): Promise<never> {
-    validateInferRequest(req);
-    throw await this.notLoaded(req.modelName, req.modelVersion);
+  private record(r: {
+    requestId: string;
+    v: ServedVersion;
+    route: 'primary' | 'canary' | 'shadow';
+    inputs: LoggedTensorInit[] | undefined;
+    outputs: LoggedTensorInit[];
+    started: bigint;
+    arrived: Date;
+    err?: unknown;
+  }): void {
+    const status = r.err === undefined ? 'OK' : r.err instanceof GrpcError ? statusName(r.err.code) : 'INTERNAL';
+    this.log.push({
+      requestId: r.requestId,
+      model: r.v.model,
+      version: r.v.version,
+      route: r.route === 'canary' ? LoggedRoute.CANARY : r.route === 'shadow' ? LoggedRoute.SHADOW : LoggedRoute.PRIMARY,
+      inputs: r.inputs ?? [],
+      outputs: r.outputs,
+      latencyMs: Number(process.hrtime.bigint() - r.started) / 1e6,
+      status,
+      error: r.err === undefined ? '' : r.err instanceof GrpcError ? r.err.message : 'internal error',
+      timestamp: timestampFromDate(r.arrived),
+    });
   }
-}
-
-/** The answer to the repository load/unload methods until the lifecycle loop lands. */
-export function lifecycleUnimplemented(method: string): GrpcError {
-  return new GrpcError(Status.UNIMPLEMENTED, `${method} arrives with the model lifecycle loop (issue #3)`);
 }

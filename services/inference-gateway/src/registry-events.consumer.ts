@@ -27,11 +27,14 @@ export class RegistryEventsConsumer implements OnApplicationBootstrap {
           if (e.message.deployment === undefined) throw new Error(`DeploymentChanged ${e.id} carries no deployment`);
           await this.deployments.record(e.message.deployment, e.id);
         })
-        // Registered so they are not logged as unknown types; versions and alias moves matter once
-        // the gateway loads models and hot-swaps them (issue #3).
+        // A deployment that follows an alias is served from wherever the alias now points.
+        .on(AliasMovedSchema, async (e) => {
+          const change = e.message.change;
+          if (change !== undefined) await this.deployments.aliasMoved(change.model, change.alias);
+        })
+        // Registered so they are not logged as unknown types.
         .on(ModelCreatedSchema, ignore)
-        .on(ModelVersionCreatedSchema, ignore)
-        .on(AliasMovedSchema, ignore),
+        .on(ModelVersionCreatedSchema, ignore),
     });
   }
 }

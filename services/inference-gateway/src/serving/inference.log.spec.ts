@@ -1,0 +1,65 @@
+import type { PublishItem } from '@aio/events';
+import type { Logger } from '@aio/telemetry';
+import { describe, expect, it } from 'vitest';
+import { InferenceLog, type InferenceLogOptions } from './inference.log.js';
+
+const logger = { debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined } as unknown as Logger;
+
+function setup(overrides: Partial<InferenceLogOptions> = {}) {
+  const batches: PublishItem[][] = [];
+  let open: () => void = () => undefined;
+  const opened = new Promise<void>((resolve) => (open = resolve));
+  const options: InferenceLogOptions = {
+    sampleRate: 1,
+    queueLimit: 3,
+    batchSize: 2,
+    topic: 't',
+    source: 'aio/test',
+    logger,
+    publish: async (items) => {
+      batches.push(items);
+      // The first batch waits until the test opens the gate: records pushed meanwhile must not wait.
+      if (batches.length === 1) await opened;
+    },
+    ...overrides,
+  };
+  return { log: new InferenceLog(options), batches, open: () => open() };
+}
+
+describe('InferenceLog', () => {
+  it('samples at the configured rate', () => {
+    expect(new InferenceLog({ ...setup().log['options'], sampleRate: 0 }).sample()).toBe(false);
+    const seq = [0.1, 0.6];
+    const half = new InferenceLog({ ...setup().log['options'], sampleRate: 0.5, random: () => seq.shift() ?? 0 });
+    expect([half.sample(), half.sample()]).toEqual([true, false]);
+  });
+
+  it('publishes in batches, drops and counts when the queue is full, and never blocks push', async () => {
+    const { log, batches, open } = setup();
+    for (let i = 0; i < 6; i++) log.push({ requestId: `r${i}`, model: 'm' });
+    // Three queued, three dropped; the publisher has not run yet (push never waits for it).
+    expect(log.counts.droppedQueueFull).toBe(3);
+    expect(log.pending).toBe(3);
+    const closing = log.close();
+    open();
+    await closing;
+    expect(batches.map((b) => b.map((i) => (i.message as { requestId: string }).requestId))).toEqual([['r0', 'r1'], ['r2']]);
+    expect(batches[0]?.[0]?.options.key).toBe('m');
+    expect(log.counts.published).toBe(3);
+    log.push({ requestId: 'late', model: 'm' });
+    expect(log.counts.droppedQueueFull).toBe(4);
+  });
+
+  it('counts records lost to a failing publish and keeps going', async () => {
+    let calls = 0;
+    const log = new InferenceLog({
+      ...setup().log['options'],
+      publish: () => (++calls === 1 ? Promise.reject(new Error('broker down')) : Promise.resolve()),
+    });
+    log.push({ requestId: 'a', model: 'm' });
+    log.push({ requestId: 'b', model: 'm' });
+    log.push({ requestId: 'c', model: 'm' });
+    await log.close();
+    expect(log.counts).toEqual({ published: 1, droppedQueueFull: 0, droppedPublishFailed: 2 });
+  });
+});

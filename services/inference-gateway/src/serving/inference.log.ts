@@ -1,0 +1,106 @@
+import type { PublishItem } from '@aio/events';
+import { InferenceRecordSchema, type InferenceRecord } from '@aio/proto/aio/gateway/v1/inference_log';
+import type { Logger } from '@aio/telemetry';
+import type { MessageInitShape } from '@bufbuild/protobuf';
+
+export type InferenceRecordInit = MessageInitShape<typeof InferenceRecordSchema>;
+
+export interface InferenceLogOptions {
+  /** Share of requests recorded, 0..1. */
+  sampleRate: number;
+  /** Records waiting to be published; beyond it new records are dropped and counted. */
+  queueLimit: number;
+  /** Records per producer request. */
+  batchSize: number;
+  topic: string;
+  source: string;
+  publish: (items: PublishItem[]) => Promise<unknown>;
+  logger: Logger;
+  random?: () => number;
+}
+
+export interface InferenceLogCounts {
+  published: number;
+  droppedQueueFull: number;
+  droppedPublishFailed: number;
+}
+
+/**
+ * Inference records on their way to `aio.inference.log`. A request only ever appends to a bounded
+ * in-memory queue (or drops, counted, when it is full); a background loop publishes the queue in
+ * batches, so records accumulate into larger batches exactly when the load is high. Nothing here
+ * waits on Kafka in a request's path, and a broker outage costs records, never requests.
+ */
+export class InferenceLog {
+  private readonly queue: InferenceRecordInit[] = [];
+  private flushing: Promise<void> | undefined;
+  private closed = false;
+  private outage = false;
+  readonly counts: InferenceLogCounts = { published: 0, droppedQueueFull: 0, droppedPublishFailed: 0 };
+  private readonly random: () => number;
+
+  constructor(private readonly options: InferenceLogOptions) {
+    this.random = options.random ?? Math.random;
+  }
+
+  /** Whether this request is recorded; decide before its input buffers are handed to a worker. */
+  sample(): boolean {
+    const rate = this.options.sampleRate;
+    return !this.closed && rate > 0 && (rate >= 1 || this.random() < rate);
+  }
+
+  get pending(): number {
+    return this.queue.length;
+  }
+
+  /** Appends a record; never blocks, never throws. */
+  push(record: InferenceRecordInit): void {
+    if (this.closed || this.queue.length >= this.options.queueLimit) {
+      this.counts.droppedQueueFull++;
+      return;
+    }
+    this.queue.push(record);
+    this.flushing ??= this.flushLoop();
+  }
+
+  /** Publishes what is queued (the last batches of a shutdown) and refuses records from then on. */
+  async close(): Promise<void> {
+    this.closed = true;
+    await this.flushing;
+  }
+
+  private async flushLoop(): Promise<void> {
+    // Yield first, so records pushed in the same tick go out in one batch.
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    try {
+      while (this.queue.length > 0) {
+        const batch = this.queue.splice(0, this.options.batchSize);
+        try {
+          await this.options.publish(
+            batch.map((message) => ({
+              topic: this.options.topic,
+              schema: InferenceRecordSchema,
+              message,
+              options: { key: message.model ?? '', source: this.options.source },
+            })),
+          );
+          this.counts.published += batch.length;
+          if (this.outage) {
+            this.outage = false;
+            this.options.logger.info('inference log publishing recovered', { 'messaging.destination.name': this.options.topic });
+          }
+        } catch (err) {
+          this.counts.droppedPublishFailed += batch.length;
+          if (!this.outage) {
+            this.outage = true;
+            this.options.logger.warn('inference log records could not be published; dropping them (counted) until Kafka answers', { 'messaging.destination.name': this.options.topic }, err);
+          }
+        }
+      }
+    } finally {
+      this.flushing = undefined;
+    }
+  }
+}
+
+export type { InferenceRecord };

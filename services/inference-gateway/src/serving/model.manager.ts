@@ -1,0 +1,331 @@
+import { GrpcError, Status } from '@aio/grpc';
+import type { Logger } from '@aio/telemetry';
+import { VersionStats } from './model.stats.js';
+import { datatypeOfOrt, type Signature, type TensorSpec } from './tensor.codec.js';
+import { chooseRoute, type Route } from './traffic.split.js';
+import type { LoadedSignature, RunResult, WorkerPool } from './worker.pool.js';
+import type { WireMeta, WireTensor } from './worker.messages.js';
+
+/** Triton's model states, as RepositoryIndex reports them. */
+export type VersionState = 'LOADING' | 'READY' | 'UNLOADING' | 'UNAVAILABLE';
+
+export interface ServedVersion {
+  readonly model: string;
+  readonly version: number;
+  /** Pool key: unique per load, so a reload never meets the sessions of an earlier one. */
+  readonly key: string;
+  readonly path: string;
+  state: VersionState;
+  reason: string;
+  signature: Signature | undefined;
+  inFlight: number;
+  readonly stats: VersionStats;
+  onDrained: (() => void) | undefined;
+}
+
+/** What one version needs to be served: its artifact file and, when the registry declared it, its signature. */
+export interface VersionArtifact {
+  readonly path: string;
+  readonly declared?: { inputs: readonly { name: string; datatype: string }[]; outputs: readonly { name: string; datatype: string }[] };
+}
+
+/** The serving state a deployment asks for, resolved to versions and files. */
+export interface ServingPlan {
+  readonly generation: number;
+  /** Where requests go: at least one route of positive weight. */
+  readonly routes: readonly Route[];
+  /** Versions that get a copy of each request (answer logged, never returned). */
+  readonly shadows: readonly number[];
+  readonly artifacts: ReadonlyMap<number, VersionArtifact>;
+}
+
+interface ServedModel {
+  readonly name: string;
+  routes: readonly Route[];
+  shadows: readonly number[];
+  generation: number;
+  readonly versions: Map<number, ServedVersion>;
+  /** Serialises the lifecycle operations of one model. */
+  chain: Promise<void>;
+  /** Why the model serves nothing, when it does not (failed resolution, unloaded on request). */
+  reason: string;
+}
+
+/** A request's claim on a version: the version cannot be unloaded until every lease is released. */
+export interface Lease {
+  readonly version: ServedVersion;
+  readonly route: 'primary' | 'canary';
+  release(): void;
+}
+
+/**
+ * The loaded model versions and where each model's traffic goes. A new plan loads (and warms) the
+ * versions it needs before traffic moves to them; the versions it no longer needs leave the routes
+ * first, then are unloaded once their in-flight requests finish. So a request either runs on the old
+ * version or on the new one, and none fails during a swap.
+ */
+export class ModelManager {
+  private readonly models = new Map<string, ServedModel>();
+  private loadSeq = 0;
+  private closing = false;
+
+  constructor(
+    private readonly pool: WorkerPool,
+    private readonly random: () => number,
+    private readonly logger: Logger,
+  ) {}
+
+  /** Loads what the plan needs, moves the traffic, then drains and unloads what it no longer needs. */
+  apply(name: string, plan: ServingPlan): Promise<void> {
+    const model = this.model(name);
+    return this.serialise(model, () => this.applyNow(model, plan));
+  }
+
+  /** Takes the model out of service: no new requests, in-flight ones finish, then its sessions close. */
+  unload(name: string, reason: string): Promise<void> {
+    const model = this.model(name);
+    return this.serialise(model, async () => {
+      model.routes = [];
+      model.shadows = [];
+      model.reason = reason;
+      await Promise.all([...model.versions.values()].map((v) => this.retire(model, v)));
+    });
+  }
+
+  /** Records why a model could not be brought to its deployment (shown by RepositoryIndex and NOT_FOUND). */
+  setProblem(name: string, reason: string): void {
+    this.model(name).reason = reason;
+  }
+
+  /** Picks the version that serves this request (the asked one, else by the traffic weights) and leases it. */
+  acquire(name: string, version: string): Lease {
+    const model = this.models.get(name);
+    if (version !== '') {
+      const v = model?.versions.get(Number(version));
+      if (v === undefined || v.state !== 'READY' || !/^[1-9]\d*$/.test(version)) {
+        const loaded = model === undefined ? [] : this.readyVersions(model).map((r) => r.version);
+        const why = v === undefined ? `loaded versions: ${loaded.join(', ') || 'none'}` : `it is ${v.state}${v.reason === '' ? '' : ` (${v.reason})`}`;
+        throw new GrpcError(Status.NOT_FOUND, `model ${name} version ${version} is not loaded: ${why}`);
+      }
+      return this.lease(v, model?.routes.find((r) => r.version === v.version)?.canary === true ? 'canary' : 'primary');
+    }
+    if (model === undefined || model.routes.length === 0) throw new GrpcError(Status.NOT_FOUND, `model ${name} is not loaded: ${this.whyNotServing(name)}`);
+    const route = chooseRoute(model.routes, this.random);
+    const v = model.versions.get(route.version);
+    if (v === undefined || v.state !== 'READY') throw new GrpcError(Status.UNAVAILABLE, `model ${name} version ${route.version} is not ready; retry`);
+    return this.lease(v, route.canary ? 'canary' : 'primary');
+  }
+
+  /** A lease on each READY shadow version of the model (for the copies of a request). */
+  acquireShadows(name: string): Lease[] {
+    const model = this.models.get(name);
+    if (model === undefined) return [];
+    return model.shadows.flatMap((s) => {
+      const v = model.versions.get(s);
+      return v?.state === 'READY' && !model.routes.some((r) => r.version === s) ? [this.lease(v, 'primary')] : [];
+    });
+  }
+
+  run(lease: Lease, feeds: WireTensor[], outputs: string[]): Promise<RunResult> {
+    return this.pool.run(lease.version.key, feeds, outputs);
+  }
+
+  /** Requests queued or running on a version (for tests and metrics). */
+  depth(v: ServedVersion): number {
+    return this.pool.depth(v.key);
+  }
+
+  /** The READY version that answers metadata questions: the asked one, else the heaviest route. */
+  find(name: string, version: string): ServedVersion {
+    const model = this.models.get(name);
+    if (version !== '') {
+      const v = model?.versions.get(Number(version));
+      if (v?.state !== 'READY' || !/^[1-9]\d*$/.test(version)) throw new GrpcError(Status.NOT_FOUND, `model ${name} version ${version} is not loaded`);
+      return v;
+    }
+    const primary = model?.routes.reduce<Route | undefined>((best, r) => (best === undefined || r.weight > best.weight ? r : best), undefined);
+    const v = primary === undefined ? undefined : model?.versions.get(primary.version);
+    if (v?.state !== 'READY') throw new GrpcError(Status.NOT_FOUND, `model ${name} is not loaded: ${this.whyNotServing(name)}`);
+    return v;
+  }
+
+  isReady(name: string, version: string): boolean {
+    try {
+      this.find(name, version);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  /** Every version this gateway knows of, with its state, by model then version. */
+  versions(name?: string): ServedVersion[] {
+    const models = name === undefined ? [...this.models.values()] : [this.models.get(name)].filter((m) => m !== undefined);
+    return models.flatMap((m) => [...m.versions.values()].sort((a, b) => a.version - b.version));
+  }
+
+  readyVersions(model: { versions: Map<number, ServedVersion> }): ServedVersion[] {
+    return [...model.versions.values()].filter((v) => v.state === 'READY').sort((a, b) => a.version - b.version);
+  }
+
+  /** The versions a model serves, in the order of its routes. */
+  servingVersions(name: string): number[] {
+    return this.models.get(name)?.routes.map((r) => r.version) ?? [];
+  }
+
+  whyNotServing(name: string): string {
+    const model = this.models.get(name);
+    if (model === undefined) return 'nothing is loaded for it';
+    const loading = [...model.versions.values()].filter((v) => v.state === 'LOADING').map((v) => v.version);
+    if (loading.length > 0) return `version ${loading.join(', ')} is loading`;
+    return model.reason === '' ? 'nothing is loaded for it' : model.reason;
+  }
+
+  start(): void {
+    this.pool.start();
+  }
+
+  /** Stops taking requests, waits for in-flight ones, terminates the workers. */
+  async close(): Promise<void> {
+    this.closing = true;
+    await Promise.all([...this.models.values()].map((m) => m.chain));
+    await this.pool.close();
+  }
+
+  private model(name: string): ServedModel {
+    let model = this.models.get(name);
+    if (model === undefined) {
+      model = { name, routes: [], shadows: [], generation: 0, versions: new Map(), chain: Promise.resolve(), reason: '' };
+      this.models.set(name, model);
+    }
+    return model;
+  }
+
+  private serialise(model: ServedModel, op: () => Promise<void>): Promise<void> {
+    const next = model.chain.then(() => {
+      if (this.closing) throw new GrpcError(Status.UNAVAILABLE, 'the gateway is shutting down');
+      return op();
+    });
+    model.chain = next.catch(() => undefined);
+    return next;
+  }
+
+  private async applyNow(model: ServedModel, plan: ServingPlan): Promise<void> {
+    const wanted = [...new Set([...plan.routes.map((r) => r.version), ...plan.shadows])];
+    const failures: string[] = [];
+    const fresh: ServedVersion[] = [];
+    await Promise.all(
+      wanted.map(async (version) => {
+        const artifact = plan.artifacts.get(version);
+        if (artifact === undefined) {
+          failures.push(`version ${version}: no artifact resolved`);
+          return;
+        }
+        const current = model.versions.get(version);
+        if (current !== undefined && current.path === artifact.path && (current.state === 'READY' || current.state === 'LOADING')) return;
+        const v: ServedVersion = {
+          model: model.name,
+          version,
+          key: `${model.name}@${version}#${++this.loadSeq}`,
+          path: artifact.path,
+          state: 'LOADING',
+          reason: '',
+          signature: undefined,
+          inFlight: 0,
+          stats: current?.stats ?? new VersionStats(),
+          onDrained: undefined,
+        };
+        // An UNAVAILABLE or UNLOADING entry is replaced; a READY one of another file keeps serving until the switch.
+        const previous = current?.state === 'READY' ? current : undefined;
+        if (previous === undefined) model.versions.set(version, v);
+        let opened = false;
+        try {
+          const loaded = await this.pool.load(v.key, v.path);
+          opened = true;
+          v.signature = signatureOf(loaded, artifact, `model ${model.name} version ${version}`);
+          v.state = 'READY';
+          fresh.push(v);
+          if (previous !== undefined) {
+            model.versions.set(version, v);
+            void this.retire(model, previous, false);
+          }
+        } catch (err) {
+          if (opened) await this.pool.unload(v.key);
+          v.state = 'UNAVAILABLE';
+          v.reason = `load failed: ${err instanceof Error ? err.message : String(err)}`;
+          if (previous === undefined) model.versions.set(version, v);
+          failures.push(`version ${version}: ${v.reason}`);
+        }
+      }),
+    );
+    if (failures.length > 0) {
+      // The traffic stays where it was; versions loaded for this plan but not serving are closed again.
+      for (const v of fresh) if (!model.routes.some((r) => r.version === v.version) && !model.shadows.includes(v.version)) void this.retire(model, v);
+      model.reason = `deployment generation ${plan.generation} cannot be served: ${failures.join('; ')}`;
+      throw new GrpcError(Status.UNAVAILABLE, `model ${model.name}: ${model.reason}`);
+    }
+    model.routes = plan.routes;
+    model.shadows = plan.shadows;
+    model.generation = plan.generation;
+    model.reason = '';
+    this.logger.info(`model ${model.name} serves ${plan.routes.map((r) => `v${r.version}:${r.weight}`).join(' ')} (generation ${plan.generation})`, {
+      'aio.model': model.name,
+      'aio.generation': plan.generation,
+    });
+    await Promise.all([...model.versions.values()].filter((v) => !wanted.includes(v.version)).map((v) => this.retire(model, v)));
+  }
+
+  /** Waits for the version's leases to be released, then closes its sessions and forgets it. */
+  private async retire(model: ServedModel, v: ServedVersion, forget = true): Promise<void> {
+    if (v.state === 'READY') {
+      v.state = 'UNLOADING';
+      if (v.inFlight > 0) await new Promise<void>((resolve) => (v.onDrained = resolve));
+      await this.pool.unload(v.key);
+      this.logger.info(`model ${model.name} version ${v.version} unloaded`, { 'aio.model': model.name, 'aio.version': v.version });
+    }
+    if (forget && model.versions.get(v.version) === v) model.versions.delete(v.version);
+  }
+
+  private lease(v: ServedVersion, route: 'primary' | 'canary'): Lease {
+    v.inFlight++;
+    let released = false;
+    return {
+      version: v,
+      route,
+      release: () => {
+        if (released) return;
+        released = true;
+        v.inFlight--;
+        if (v.inFlight === 0 && v.onDrained !== undefined) {
+          const done = v.onDrained;
+          v.onDrained = undefined;
+          done();
+        }
+      },
+    };
+  }
+}
+
+/** The model's signature from its session, in OIP terms; refuses types the gateway cannot serve and disagreements with the registry. */
+export function signatureOf(loaded: LoadedSignature, artifact: VersionArtifact, what: string): Signature {
+  const convert = (kind: 'input' | 'output', metas: WireMeta[]): TensorSpec[] =>
+    metas.map((m) => {
+      const datatype = m.isTensor ? datatypeOfOrt(m.type) : undefined;
+      if (datatype === undefined) throw new Error(`${kind} "${m.name}" has type ${m.type}, which the gateway does not serve`);
+      return { name: m.name, datatype, shape: m.shape.map((d) => (typeof d === 'number' && d >= 0 ? d : -1)) };
+    });
+  const signature = { inputs: convert('input', loaded.inputs), outputs: convert('output', loaded.outputs) };
+  const declared = artifact.declared;
+  if (declared !== undefined) {
+    for (const kind of ['inputs', 'outputs'] as const) {
+      for (const d of declared[kind]) {
+        const actual = signature[kind].find((s) => s.name === d.name);
+        if (actual === undefined) throw new Error(`${what} declares ${kind.slice(0, -1)} "${d.name}" but the artifact has ${signature[kind].map((s) => s.name).join(', ')}`);
+        if (d.datatype !== '' && d.datatype !== actual.datatype) {
+          throw new Error(`${what} declares ${kind.slice(0, -1)} "${d.name}" as ${d.datatype} but the artifact has ${actual.datatype}`);
+        }
+      }
+    }
+  }
+  return signature;
+}
