@@ -1,4 +1,4 @@
-import { parseEnv, platformEnvSpec, port, str, type EnvConfig } from '@aio/config';
+import { int, parseEnv, platformEnvSpec, port, secret, str, type EnvConfig } from '@aio/config';
 
 export const trainerEnvSpec = {
   ...platformEnvSpec,
@@ -6,7 +6,15 @@ export const trainerEnvSpec = {
   HTTP_PORT: port({ default: 8103 }),
   // The service's own MongoDB database; tests give each run its own.
   AIO_DATABASE: str({ default: 'aio_trainer' }),
-  // Kafka consumer group of the data events consumer; tests use their own so they never join a running trainer's group.
+  // Where the registry answers: runs upload their model and register the version there.
+  AIO_REGISTRY_ADDR: str({ default: '127.0.0.1:50051' }),
+  // A token for calling the registry when tokens come from an identity provider (JWKS); locally a
+  // short-lived service token is minted with AIO_AUTH_SECRET instead.
+  AIO_SERVICE_TOKEN: secret({ optional: true }),
+  // Rows a run loads from a dataset version export: the built-in trainers hold the dataset in memory.
+  TRAINER_MAX_ROWS: int({ default: 1_000_000, min: 1 }),
+  // Runs waiting to start; SubmitRun answers RESOURCE_EXHAUSTED beyond it.
+  TRAINER_QUEUE_LIMIT: int({ default: 100, min: 1 }),
 };
 
 export type TrainerConfig = EnvConfig<typeof trainerEnvSpec>;

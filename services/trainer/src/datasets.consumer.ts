@@ -1,6 +1,6 @@
 import { EventHandlers, type EventSubscriber } from '@aio/events';
 import { Platform } from '@aio/host';
-import { DatasetCreatedSchema } from '@aio/proto/aio/ingestion/v1/events';
+import { DatasetCreatedSchema, DatasetVersionCreatedSchema } from '@aio/proto/aio/ingestion/v1/events';
 import { Inject, Injectable, type OnApplicationBootstrap } from '@nestjs/common';
 import { DatasetsService } from './datasets.service.js';
 
@@ -20,7 +20,9 @@ export class DatasetsConsumer implements OnApplicationBootstrap {
       topics: [this.platform.topics.dataEvents],
       // A new group starts at the beginning: datasets defined before the trainer first ran count too.
       fromBeginning: true,
-      handlers: new EventHandlers().on(DatasetCreatedSchema, (event) => this.datasets.onDatasetCreated(event)),
+      handlers: new EventHandlers()
+        .on(DatasetCreatedSchema, (event) => this.datasets.onDatasetCreated(event))
+        .on(DatasetVersionCreatedSchema, (event) => this.datasets.onDatasetVersionCreated(event)),
     });
   }
 }

@@ -4,6 +4,7 @@ import { DatasetCreatedSchema } from '@aio/proto/aio/ingestion/v1/events';
 import { ListDatasetsRequestSchema } from '@aio/proto/aio/ingestion/v1/ingestion';
 import { create, type MessageInitShape } from '@bufbuild/protobuf';
 import { describe, expect, it } from 'vitest';
+import type { DatasetVersionsRepository } from './dataset-versions.repository.js';
 import type { DatasetsRepository, TrainingDatasetDoc } from './datasets.repository.js';
 import { DatasetsService } from './datasets.service.js';
 
@@ -44,7 +45,7 @@ function event(id: string, init: MessageInitShape<typeof DatasetCreatedSchema>):
 describe('DatasetsService (trainer)', () => {
   it('records each announced dataset once, keyed by name, and logs it', async () => {
     const repo = new FakeDatasets();
-    const svc = new DatasetsService(repo as unknown as DatasetsRepository, platform);
+    const svc = new DatasetsService(repo as unknown as DatasetsRepository, {} as DatasetVersionsRepository, platform);
     await svc.onDatasetCreated(event('e1', { dataset: { name: 'iris', description: 'v1' } }));
     await svc.onDatasetCreated(event('e2', { dataset: { name: 'iris', description: 'v1' } }));
     await svc.onDatasetCreated(event('e3', { dataset: { name: 'wine' } }));
@@ -59,7 +60,7 @@ describe('DatasetsService (trainer)', () => {
   });
 
   it('refuses an event without a dataset (the subscriber parks it in the DLQ)', async () => {
-    const svc = new DatasetsService(new FakeDatasets() as unknown as DatasetsRepository, platform);
+    const svc = new DatasetsService(new FakeDatasets() as unknown as DatasetsRepository, {} as DatasetVersionsRepository, platform);
     await expect(svc.onDatasetCreated(event('e9', {}))).rejects.toThrow('DatasetCreated e9 carries no dataset name');
   });
 });

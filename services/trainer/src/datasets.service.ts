@@ -1,10 +1,11 @@
 import { decodePageToken, encodePageToken, pageSize, Platform } from '@aio/host';
-import { DatasetCreatedSchema } from '@aio/proto/aio/ingestion/v1/events';
-import { DatasetSchema$, type Dataset, type ListDatasetsRequest, type ListDatasetsResponse } from '@aio/proto/aio/ingestion/v1/ingestion';
+import { DatasetCreatedSchema, DatasetVersionCreatedSchema } from '@aio/proto/aio/ingestion/v1/events';
+import { DatasetSchema$, DatasetVersionSchema, type Dataset, type DatasetVersion, type ListDatasetsRequest, type ListDatasetsResponse } from '@aio/proto/aio/ingestion/v1/ingestion';
 import type { EventEnvelope } from '@aio/events';
 import { fromJson, toJson, type JsonObject } from '@bufbuild/protobuf';
 import type { Logger } from '@aio/telemetry';
 import { Inject, Injectable } from '@nestjs/common';
+import { DatasetVersionsRepository } from './dataset-versions.repository.js';
 import { DatasetsRepository, type TrainingDatasetDoc } from './datasets.repository.js';
 
 /** The datasets the trainer can train on, learned from ingestion's DatasetCreated events. */
@@ -14,6 +15,7 @@ export class DatasetsService {
 
   constructor(
     @Inject(DatasetsRepository) private readonly repository: DatasetsRepository,
+    @Inject(DatasetVersionsRepository) private readonly versions: DatasetVersionsRepository,
     @Inject(Platform) platform: Platform,
   ) {
     this.logger = platform.options.telemetry.getLogger('trainer.datasets');
@@ -33,6 +35,28 @@ export class DatasetsService {
       receivedAt: new Date(),
     });
     this.logger.info('dataset available for training', { dataset: dataset.name, 'event.id': event.id });
+  }
+
+  /** Handles one DatasetVersionCreated: the snapshot (and its export) becomes trainable. Idempotent. */
+  async onDatasetVersionCreated(event: EventEnvelope<typeof DatasetVersionCreatedSchema>): Promise<void> {
+    const version = event.message.version;
+    if (version === undefined || version.dataset === '' || version.version === 0) {
+      throw new Error(`DatasetVersionCreated ${event.id} carries no dataset version`);
+    }
+    await this.versions.upsert({
+      _id: `${version.dataset}:${version.version}`,
+      dataset: version.dataset,
+      version: version.version,
+      data: toJson(DatasetVersionSchema, version) as JsonObject,
+      eventId: event.id,
+    });
+    this.logger.info('dataset version available for training', { dataset: version.dataset, 'dataset.version': version.version, records: Number(version.recordCount) });
+  }
+
+  /** A known dataset version (0 = the newest), or undefined. */
+  async findVersion(dataset: string, version: number): Promise<DatasetVersion | undefined> {
+    const doc = await this.versions.find(dataset, version);
+    return doc === null ? undefined : fromJson(DatasetVersionSchema, doc.data as JsonObject, { ignoreUnknownFields: true });
   }
 
   async find(name: string): Promise<Dataset | undefined> {

@@ -1,7 +1,7 @@
 import { Platform } from '@aio/host';
-import { ensureIndexes } from '@aio/mongo';
+import { ensureIndexes, outboxField, withOutbox, type OutboxEntry } from '@aio/mongo';
 import { Inject, Injectable, type OnModuleInit } from '@nestjs/common';
-import { Schema, type Model } from 'mongoose';
+import { Schema, type Model, type mongo } from 'mongoose';
 import type { RunCursor } from './run.token.js';
 
 /** A run document: `data` is the protobuf JSON of aio.trainer.v1.TrainingRun; the other fields are what queries filter on. */
@@ -12,6 +12,7 @@ export interface RunDoc {
   state: string;
   createTime: Date;
   data: Record<string, unknown>;
+  outbox?: OutboxEntry[];
 }
 
 export interface RunFilter {
@@ -26,13 +27,14 @@ const runSchema = new Schema<RunDoc>(
     state: { type: String, required: true },
     createTime: { type: Date, required: true },
     data: { type: Schema.Types.Mixed, required: true },
+    outbox: outboxField,
   },
   { collection: 'runs', versionKey: false, minimize: false },
 );
 runSchema.index({ createTime: -1, _id: -1 });
 runSchema.index({ model: 1, createTime: -1 });
 
-/** Training runs; written by the lifecycle loop (issue #3), read here. */
+/** Training runs. Every state change is one document write carrying its TrainingRun* event (outbox). */
 @Injectable()
 export class RunsRepository implements OnModuleInit {
   readonly runs: Model<RunDoc>;
@@ -43,6 +45,37 @@ export class RunsRepository implements OnModuleInit {
 
   async onModuleInit(): Promise<void> {
     await ensureIndexes(this.runs, this.platform.logger);
+  }
+
+  private get docs(): mongo.Collection<RunDoc> {
+    // The driver collection typed with our string _ids (mongoose types them as ObjectId documents).
+    return this.runs.collection as unknown as mongo.Collection<RunDoc>;
+  }
+
+  async insert(doc: Omit<RunDoc, 'outbox'>): Promise<void> {
+    await this.platform.locks.run('runs', () => this.docs.insertOne(doc));
+  }
+
+  /**
+   * Moves a run from one of `from` to `state` with its new TrainingRun JSON (and event, when given), only
+   * if it is still in one of `from`: false when another path (cancel, restart recovery) moved it first.
+   */
+  async transition(id: string, from: readonly string[], state: string, data: Record<string, unknown>, event?: OutboxEntry): Promise<boolean> {
+    const update = { $set: { state, data } };
+    const res = await this.platform.locks.run('runs', () =>
+      this.docs.updateOne({ _id: id, state: { $in: [...from] } }, event === undefined ? update : withOutbox(update, event)),
+    );
+    return res.modifiedCount === 1;
+  }
+
+  /** Runs in any of these states, oldest first. */
+  inStates(states: readonly string[]): Promise<RunDoc[]> {
+    return this.runs.find({ state: { $in: [...states] } }).sort({ createTime: 1 }).lean<RunDoc[]>().exec();
+  }
+
+  /** A queued or running run of this model, if any (one run per model at a time). */
+  activeFor(model: string, states: readonly string[]): Promise<RunDoc | null> {
+    return this.runs.findOne({ model, state: { $in: [...states] } }).lean<RunDoc>().exec();
   }
 
   find(id: string): Promise<RunDoc | null> {

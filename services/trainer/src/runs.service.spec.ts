@@ -1,6 +1,6 @@
 import type { Platform } from '@aio/host';
 import { Status } from '@aio/grpc';
-import { DatasetSchema$ } from '@aio/proto/aio/ingestion/v1/ingestion';
+import { DatasetSchema$, DatasetVersionSchema } from '@aio/proto/aio/ingestion/v1/ingestion';
 import { CancelRunRequestSchema, ListRunsRequestSchema, RunState, SubmitRunRequestSchema, TrainingRunSchema } from '@aio/proto/aio/trainer/v1/trainer';
 import { create, toJson, type JsonObject, type MessageInitShape } from '@bufbuild/protobuf';
 import { timestampFromDate } from '@bufbuild/protobuf/wkt';
@@ -9,10 +9,23 @@ import type { DatasetsService } from './datasets.service.js';
 import { decodeRunToken, encodeRunToken } from './run.token.js';
 import type { RunDoc, RunFilter, RunsRepository } from './runs.repository.js';
 import type { RunCursor } from './run.token.js';
+import type { RunExecutor } from './run.executor.js';
 import { RunsService } from './runs.service.js';
 
 class FakeRuns {
   readonly docs: RunDoc[] = [];
+  insert(doc: RunDoc): Promise<void> {
+    this.docs.push(doc);
+    return Promise.resolve();
+  }
+  activeFor(model: string, states: readonly string[]): Promise<RunDoc | null> {
+    return Promise.resolve(this.docs.find((d) => d.model === model && states.includes(d.state)) ?? null);
+  }
+  transition(id: string, from: readonly string[], state: string): Promise<boolean> {
+    const doc = this.docs.find((d) => d._id === id && from.includes(d.state));
+    if (doc) doc.state = state;
+    return Promise.resolve(doc !== undefined);
+  }
   find(id: string): Promise<RunDoc | null> {
     return Promise.resolve(this.docs.find((d) => d._id === id) ?? null);
   }
@@ -28,13 +41,35 @@ class FakeRuns {
   }
 }
 
-const known = new Set(['iris']);
-const datasets = { find: (name: string) => Promise.resolve(known.has(name) ? create(DatasetSchema$, { name }) : undefined) } as unknown as DatasetsService;
+const known = new Set(['iris', 'wine']);
+const versions = new Set(['iris']);
+const datasets = {
+  find: (name: string) => Promise.resolve(known.has(name) ? create(DatasetSchema$, { name }) : undefined),
+  findVersion: (name: string, version: number) =>
+    Promise.resolve(versions.has(name) && version <= 3 ? create(DatasetVersionSchema, { dataset: name, version: version || 3 }) : undefined),
+} as unknown as DatasetsService;
+
+class FakeExecutor {
+  readonly queued: string[] = [];
+  room = true;
+  hasRoom(): boolean {
+    return this.room;
+  }
+  enqueue(id: string): void {
+    this.queued.push(id);
+  }
+  cancel(id: string): boolean {
+    const at = this.queued.indexOf(id);
+    if (at >= 0) this.queued.splice(at, 1);
+    return at >= 0;
+  }
+}
 const platform = { topics: { dataEvents: 'aio.events.data' } } as unknown as Platform;
 
-function setup(): { svc: RunsService; repo: FakeRuns } {
+function setup(): { svc: RunsService; repo: FakeRuns; executor: FakeExecutor } {
   const repo = new FakeRuns();
-  return { svc: new RunsService(repo as unknown as RunsRepository, datasets, platform), repo };
+  const executor = new FakeExecutor();
+  return { svc: new RunsService(repo as unknown as RunsRepository, datasets, platform, executor as unknown as RunExecutor), repo, executor };
 }
 
 function runDoc(id: string, model: string, state: RunState, at: number): RunDoc {
@@ -46,18 +81,41 @@ function runDoc(id: string, model: string, state: RunState, at: number): RunDoc 
 const submit = (init: MessageInitShape<typeof SubmitRunRequestSchema>) => create(SubmitRunRequestSchema, init);
 
 describe('RunsService', () => {
-  it('validates SubmitRun: fields, then the dataset, then answers UNIMPLEMENTED until issue #3', async () => {
-    const { svc } = setup();
-    await expect(svc.submit(submit({ dataset: 'iris', trainer: 't' }))).rejects.toMatchObject({ code: Status.INVALID_ARGUMENT, message: 'model: is required' });
-    await expect(svc.submit(submit({ model: 'm', trainer: 't' }))).rejects.toMatchObject({ code: Status.INVALID_ARGUMENT, message: 'dataset: is required' });
-    await expect(svc.submit(submit({ model: 'm', dataset: 'iris', trainer: 't', hyperparameters: { '': '1' } }))).rejects.toMatchObject({
+  it('validates SubmitRun: fields, the dataset, its version, one run per model, queue room; then queues the run', async () => {
+    const { svc, repo, executor } = setup();
+    const as = 'alice';
+    await expect(svc.submit(submit({ dataset: 'iris', trainer: 't' }), as)).rejects.toMatchObject({ code: Status.INVALID_ARGUMENT, message: 'model: is required' });
+    await expect(svc.submit(submit({ model: 'm', trainer: 't' }), as)).rejects.toMatchObject({ code: Status.INVALID_ARGUMENT, message: 'dataset: is required' });
+    await expect(svc.submit(submit({ model: 'm', dataset: 'iris', trainer: 't', hyperparameters: { '': '1' } }), as)).rejects.toMatchObject({
       message: 'hyperparameters: keys must not be empty',
     });
-    await expect(svc.submit(submit({ model: 'm', dataset: 'wine', trainer: 't' }))).rejects.toMatchObject({
+    await expect(svc.submit(submit({ model: 'm', dataset: 'mnist', trainer: 't' }), as)).rejects.toMatchObject({
       code: Status.FAILED_PRECONDITION,
-      message: expect.stringContaining('dataset "wine" is not known to the trainer') as unknown,
+      message: expect.stringContaining('dataset "mnist" is not known to the trainer') as unknown,
     });
-    await expect(svc.submit(submit({ model: 'm', dataset: 'iris', trainer: 't' }))).rejects.toMatchObject({ code: Status.UNIMPLEMENTED });
+    await expect(svc.submit(submit({ model: 'm', dataset: 'wine', trainer: 't' }), as)).rejects.toMatchObject({
+      code: Status.FAILED_PRECONDITION,
+      message: expect.stringContaining('has no version yet') as unknown,
+    });
+    const run = await svc.submit(submit({ model: 'm', dataset: 'iris', trainer: 'builtin:linear-regression' }), as);
+    expect(run).toMatchObject({ model: 'm', dataset: 'iris', datasetVersion: 3, state: RunState.QUEUED, createdBy: 'alice' });
+    expect(repo.docs.map((d) => d.state)).toEqual(['RUN_STATE_QUEUED']);
+    expect(executor.queued).toEqual([run.id]);
+    await expect(svc.submit(submit({ model: 'm', dataset: 'iris', trainer: 't' }), as)).rejects.toMatchObject({
+      code: Status.FAILED_PRECONDITION,
+      message: expect.stringContaining('one run per model at a time') as unknown,
+    });
+    executor.room = false;
+    await expect(svc.submit(submit({ model: 'other', dataset: 'iris', trainer: 't' }), as)).rejects.toMatchObject({ code: Status.RESOURCE_EXHAUSTED });
+  });
+
+  it('cancels a queued run', async () => {
+    const { svc, repo, executor } = setup();
+    const run = await svc.submit(submit({ model: 'm', dataset: 'iris', trainer: 'builtin:linear-regression' }), 'alice');
+    const cancelled = await svc.cancel(create(CancelRunRequestSchema, { id: run.id }));
+    expect(cancelled.state).toBe(RunState.CANCELLED);
+    expect(executor.queued).toEqual([]);
+    expect(repo.docs[0]?.state).toBe('RUN_STATE_CANCELLED');
   });
 
   it('reads runs newest first with filters and pages', async () => {

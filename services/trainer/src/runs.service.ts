@@ -1,8 +1,9 @@
 import { failedPrecondition, GrpcError, notFound, Status } from '@aio/grpc';
 import { pageSize, Platform } from '@aio/host';
+import { randomUUID } from 'node:crypto';
 import {
   RunState,
-  RunStateSchema,
+  RunTrigger,
   TrainingRunSchema,
   type CancelRunRequest,
   type ListRunsRequest,
@@ -10,25 +11,28 @@ import {
   type SubmitRunRequest,
   type TrainingRun,
 } from '@aio/proto/aio/trainer/v1/trainer';
-import { fromJson, type JsonObject } from '@bufbuild/protobuf';
+import { create, toJson, type JsonObject } from '@bufbuild/protobuf';
+import { timestampFromDate } from '@bufbuild/protobuf/wkt';
 import { Inject, Injectable } from '@nestjs/common';
 import { DatasetsService } from './datasets.service.js';
 import { decodeRunToken, encodeRunToken } from './run.token.js';
 import { checkName, checkRunId, checkRunState, validateSubmitRun } from './run.validator.js';
-import { RunsRepository, type RunDoc } from './runs.repository.js';
+import { RunExecutor, runOf, stateName } from './run.executor.js';
+import { RunsRepository } from './runs.repository.js';
 
 const TERMINAL = new Set([RunState.SUCCEEDED, RunState.FAILED, RunState.CANCELLED]);
 
-/** Training runs: reads now; submitting and cancelling real runs arrive with the lifecycle loop (issue #3). */
+/** Training runs: submit (validated, one per model, bounded queue), get, list, cancel. RunExecutor runs them. */
 @Injectable()
 export class RunsService {
   constructor(
     @Inject(RunsRepository) private readonly repository: RunsRepository,
     @Inject(DatasetsService) private readonly datasets: DatasetsService,
     @Inject(Platform) private readonly platform: Platform,
+    @Inject(RunExecutor) private readonly executor: RunExecutor,
   ) {}
 
-  async submit(request: SubmitRunRequest): Promise<TrainingRun> {
+  async submit(request: SubmitRunRequest, subject: string, trigger: RunTrigger = RunTrigger.MANUAL): Promise<TrainingRun> {
     validateSubmitRun(request);
     if ((await this.datasets.find(request.dataset)) === undefined) {
       throw failedPrecondition(
@@ -36,7 +40,33 @@ export class RunsService {
           `(the trainer learns datasets from DatasetCreated events on ${this.platform.topics.dataEvents})`,
       );
     }
-    throw new GrpcError(Status.UNIMPLEMENTED, 'SubmitRun arrives with the model lifecycle loop (issue #3)');
+    const version = await this.datasets.findVersion(request.dataset, request.datasetVersion);
+    if (version === undefined) {
+      throw failedPrecondition(
+        request.datasetVersion === 0
+          ? `dataset "${request.dataset}" has no version yet: create one with the ingestion service's CreateDatasetVersion`
+          : `dataset version ${request.dataset}@${request.datasetVersion} is not known to the trainer`,
+      );
+    }
+    const active = await this.repository.activeFor(request.model, [stateName(RunState.QUEUED), stateName(RunState.RUNNING)]);
+    if (active !== null) throw failedPrecondition(`model "${request.model}" already has run ${active._id} (${active.state}): one run per model at a time`);
+    if (!this.executor.hasRoom()) throw new GrpcError(Status.RESOURCE_EXHAUSTED, 'the training queue is full; retry when runs have finished');
+    const now = new Date();
+    const run = create(TrainingRunSchema, {
+      id: randomUUID(),
+      model: request.model,
+      dataset: request.dataset,
+      datasetVersion: version.version,
+      trainer: request.trainer,
+      hyperparameters: request.hyperparameters,
+      state: RunState.QUEUED,
+      trigger,
+      createTime: timestampFromDate(now),
+      createdBy: subject,
+    });
+    await this.repository.insert({ _id: run.id, model: run.model, state: stateName(RunState.QUEUED), createTime: now, data: toJson(TrainingRunSchema, run) as JsonObject });
+    this.executor.enqueue(run.id);
+    return run;
   }
 
   async get(id: string): Promise<TrainingRun> {
@@ -66,14 +96,19 @@ export class RunsService {
   async cancel(request: CancelRunRequest): Promise<TrainingRun> {
     const run = await this.get(request.id);
     if (TERMINAL.has(run.state)) throw failedPrecondition(`run "${run.id}" already ended (${stateName(run.state)}); only queued or running runs can be cancelled`);
-    throw new GrpcError(Status.UNIMPLEMENTED, 'CancelRun of a queued or running run arrives with the model lifecycle loop (issue #3)');
+    if (!this.executor.cancel(run.id)) {
+      throw failedPrecondition(`run "${run.id}" is ${stateName(run.state)} but not held by this trainer instance; retry shortly`);
+    }
+    if (run.state === RunState.QUEUED) {
+      run.state = RunState.CANCELLED;
+      run.error = 'cancelled by request';
+      run.endTime = timestampFromDate(new Date());
+      await this.repository.transition(run.id, [stateName(RunState.QUEUED)], stateName(RunState.CANCELLED), toJson(TrainingRunSchema, run) as JsonObject);
+      return run;
+    }
+    // A running run is stopped by the executor, which records CANCELLED when its worker has ended.
+    return run;
   }
 }
 
-function stateName(state: RunState): string {
-  return RunStateSchema.value[state]?.name ?? String(state);
-}
 
-function runOf(doc: RunDoc): TrainingRun {
-  return fromJson(TrainingRunSchema, doc.data as JsonObject, { ignoreUnknownFields: true });
-}

@@ -1,4 +1,6 @@
-import { startPlatformService, type RunningService } from '@aio/host';
+import { Platform, startPlatformService, type RunningService } from '@aio/host';
+import { TrainingRunCompletedSchema, TrainingRunFailedSchema, TrainingRunStartedSchema } from '@aio/proto/aio/trainer/v1/events';
+import { Inject, Injectable, type OnApplicationBootstrap } from '@nestjs/common';
 import { TrainerService } from '@aio/proto/aio/trainer/v1/trainer';
 import type { Telemetry } from '@aio/telemetry';
 import type { TrainerConfig } from './config.js';
@@ -10,6 +12,23 @@ import { RunsController } from './runs.controller.js';
 import { RunsRepository } from './runs.repository.js';
 import { RunsService } from './runs.service.js';
 import { TrainerGrpc } from './trainer.grpc.js';
+import { TrainerSettings } from './trainer.settings.js';
+import { DatasetVersionsRepository } from './dataset-versions.repository.js';
+import { RegistryClient } from './registry.client.js';
+import { RunExecutor } from './run.executor.js';
+
+/** Relays the TrainingRun* events written with each run state change. */
+@Injectable()
+class RunsOutbox implements OnApplicationBootstrap {
+  constructor(
+    @Inject(Platform) private readonly platform: Platform,
+    @Inject(RunsRepository) private readonly runs: RunsRepository,
+  ) {}
+
+  onApplicationBootstrap(): void {
+    this.platform.startOutbox([this.runs.runs], [TrainingRunStartedSchema, TrainingRunCompletedSchema, TrainingRunFailedSchema]);
+  }
+}
 
 /** Starts the trainer: learns datasets from the data events topic, serves training runs over gRPC and REST. */
 export function startTrainer(config: TrainerConfig, telemetry: Telemetry, opts: { handleSignals?: boolean } = {}): Promise<RunningService> {
@@ -18,7 +37,19 @@ export function startTrainer(config: TrainerConfig, telemetry: Telemetry, opts: 
     config,
     telemetry,
     controllers: [RunsController, DatasetsController],
-    providers: [DatasetsRepository, DatasetsService, DatasetsConsumer, RunsRepository, RunsService, TrainerGrpc],
+    providers: [
+      { provide: TrainerSettings, useValue: new TrainerSettings(config) },
+      DatasetsRepository,
+      DatasetVersionsRepository,
+      DatasetsService,
+      DatasetsConsumer,
+      RegistryClient,
+      RunsRepository,
+      RunExecutor,
+      RunsService,
+      RunsOutbox,
+      TrainerGrpc,
+    ],
     grpc: (server, app) => server.add(TrainerService, app.get(TrainerGrpc).impl()),
     ...opts,
   });

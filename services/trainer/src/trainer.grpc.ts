@@ -10,7 +10,7 @@ export class TrainerGrpc {
 
   impl(): ServiceImpl<typeof TrainerService> {
     return {
-      submitRun: async (req) => ({ run: await this.runs.submit(req) }),
+      submitRun: async (req, ctx) => ({ run: await this.runs.submit(req, ctx.principal?.subject ?? 'anonymous') }),
       getRun: async (req) => ({ run: await this.runs.get(req.id) }),
       listRuns: (req) => this.runs.list(req),
       cancelRun: async (req) => ({ run: await this.runs.cancel(req) }),

@@ -121,7 +121,7 @@ describe('trainer service', () => {
     expect(await running.app.get(DatasetsRepository).datasets.countDocuments({})).toBe(2);
   });
 
-  it('validates SubmitRun against the known datasets; runs are empty until the lifecycle loop', async () => {
+  it('validates SubmitRun against the known datasets and their versions; no run is created by a refused submit', async () => {
     await expect(client.submitRun({ model: 'churn', dataset: 'unknown-ds', trainer: 'builtin:logistic-regression' })).rejects.toMatchObject({
       code: Status.FAILED_PRECONDITION,
       message: expect.stringContaining('dataset "unknown-ds" is not known to the trainer') as unknown,
@@ -135,7 +135,8 @@ describe('trainer service', () => {
       message: expect.stringMatching(/^model: /) as unknown,
     });
     await expect(client.submitRun({ model: 'churn', dataset: 'iris', trainer: 'builtin:logistic-regression' })).rejects.toMatchObject({
-      code: Status.UNIMPLEMENTED,
+      code: Status.FAILED_PRECONDITION,
+      message: expect.stringContaining('dataset "iris" has no version yet') as unknown,
     });
 
     expect((await client.listRuns({})).runs).toEqual([]);
