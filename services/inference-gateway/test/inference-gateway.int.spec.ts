@@ -61,6 +61,9 @@ beforeAll(async () => {
     AIO_TOPIC_PREFIX: prefix,
     AIO_DATABASE: database,
     AIO_TELEMETRY_EXPORT: 'none',
+    // No registry here: resolving a deployment fails, which the index and NOT_FOUND messages report.
+    AIO_REGISTRY_ADDR: '127.0.0.1:1',
+    AIO_INFER_WORKERS: '1',
   });
   const telemetry = await startTelemetry({ serviceName: 'inference-gateway', serviceVersion: 'test', export: 'none', logLevel: 'warn' });
   running = await startInferenceGateway(config, telemetry, { handleSignals: false });
@@ -95,7 +98,7 @@ describe('inference gateway (gRPC)', () => {
   });
 
   it('answers ServerMetadata with a token, and only with one', async () => {
-    expect(await client.serverMetadata({})).toMatchObject({ name: 'aiochestrator', version: '0.1.0', extensions: [] });
+    expect(await client.serverMetadata({})).toMatchObject({ name: 'aiochestrator', version: '0.1.0', extensions: ['model_repository', 'model_configuration', 'statistics'] });
     expect((await failure(anonymous.serverMetadata({}))).code).toBe(Status.UNAUTHENTICATED);
   });
 
@@ -124,14 +127,16 @@ describe('inference gateway (gRPC)', () => {
     ]);
   });
 
-  it('leaves repository load/unload to the lifecycle loop, behind inference:admin', async () => {
+  it('keeps repository load/unload behind inference:admin and loads only deployed models', async () => {
     expect((await failure(client.repositoryModelLoad({ modelName: 'iris' }))).code).toBe(Status.PERMISSION_DENIED);
     const adminToken = await mintToken({ secret, subject: 'root', roles: ['admin'], issuer: 'aio-local', audience: 'aio' });
     const root = createGrpcClient(GRPCInferenceService, `127.0.0.1:${running.grpcPort}`, { token: () => adminToken, timeoutMs: 5_000 });
     try {
       const err = await failure(root.repositoryModelLoad({ modelName: 'iris' }));
-      expect(err.code).toBe(Status.UNIMPLEMENTED);
-      expect(err.message).toMatch(/issue #3/);
+      expect(err.code).toBe(Status.NOT_FOUND);
+      expect(err.message).toMatch(/^model iris has no deployment known to this gateway/);
+      expect((await failure(root.repositoryModelUnload({ modelName: 'iris' }))).code).toBe(Status.NOT_FOUND);
+      expect((await failure(root.repositoryModelLoad({ modelName: '' }))).message).toMatch(/^model_name: /);
     } finally {
       root.close();
     }
@@ -147,18 +152,22 @@ describe('inference gateway (gRPC)', () => {
       key: 'churn',
       source,
     });
-    const { models } = await eventually('both deployments in the repository index', async () => {
+    // Both fail to resolve (no registry answers): the index says so, per deployment.
+    const { models } = await eventually('both deployments in the repository index with their reasons', async () => {
       const index = await client.repositoryIndex({});
-      return index.models.length === 2 ? index : undefined;
+      return index.models.length === 2 && index.models.every((m) => m.reason.includes('cannot be served')) ? index : undefined;
     });
-    expect(models.map(({ name, version, state, reason }) => ({ name, version, state, reason }))).toEqual([
-      { name: 'churn', version: '', state: 'UNAVAILABLE', reason: 'loading arrives with issue #3' },
-      { name: 'iris', version: '2', state: 'UNAVAILABLE', reason: 'loading arrives with issue #3' },
+    expect(models.map(({ name, version, state }) => ({ name, version, state }))).toEqual([
+      { name: 'churn', version: '', state: 'UNAVAILABLE' },
+      { name: 'iris', version: '2', state: 'UNAVAILABLE' },
     ]);
+    expect(models[0]?.reason).toMatch(/^deployment generation 1 cannot be served: the registry at 127\.0\.0\.1:1 cannot resolve churn alias champion: UNAVAILABLE/);
+    expect(models[1]?.reason).toMatch(/^deployment generation 2 cannot be served: the registry at 127\.0\.0\.1:1 cannot resolve iris version 2: UNAVAILABLE/);
     expect((await client.repositoryIndex({ ready: true })).models).toEqual([]);
     expect((await failure(client.repositoryIndex({ repositoryName: 'elsewhere' }))).code).toBe(Status.NOT_FOUND);
     const deployed = await failure(client.modelInfer(validInfer));
-    expect(deployed.message).toBe('model iris is not loaded: it is deployed (generation 2) but loading arrives with issue #3');
+    expect(deployed.code).toBe(Status.NOT_FOUND);
+    expect(deployed.message).toMatch(/^model iris is not loaded: it is deployed \(generation 2\) but deployment generation 2 cannot be served: the registry at/);
   });
 });
 
@@ -175,7 +184,7 @@ describe('inference gateway (REST and metrics)', () => {
     const auth = { authorization: `Bearer ${token}` };
     expect((await fetch(`${base}/v2`)).status).toBe(401);
     const meta = await fetch(`${base}/v2`, { headers: auth });
-    expect(await meta.json()).toEqual({ name: 'aiochestrator', version: '0.1.0' });
+    expect(await meta.json()).toEqual({ name: 'aiochestrator', version: '0.1.0', extensions: ['model_repository', 'model_configuration', 'statistics'] });
     for (const path of ['/v2/models/never-deployed', '/v2/models/never-deployed/ready']) {
       const res = await fetch(`${base}${path}`, { headers: auth });
       expect(res.status, path).toBe(404);
