@@ -16,7 +16,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file aio/ingestion/v1/events.proto.
  */
 export const file_aio_ingestion_v1_events: GenFile = /*@__PURE__*/
-  fileDesc("Ch1haW8vaW5nZXN0aW9uL3YxL2V2ZW50cy5wcm90bxIQYWlvLmluZ2VzdGlvbi52MSI8Cg5EYXRhc2V0Q3JlYXRlZBIqCgdkYXRhc2V0GAEgASgLMhkuYWlvLmluZ2VzdGlvbi52MS5EYXRhc2V0IsEBChRSZWNvcmRCYXRjaENvbW1pdHRlZBIPCgdkYXRhc2V0GAEgASgJEhQKDHJlY29yZF9jb3VudBgCIAEoDRIWCg5yZWplY3RlZF9jb3VudBgDIAEoDRIaChJ0b3RhbF9yZWNvcmRfY291bnQYBCABKAQSHQoVcmVjb3Jkc19zaW5jZV92ZXJzaW9uGAUgASgEEi8KC2NvbW1pdF90aW1lGAYgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCJKChVEYXRhc2V0VmVyc2lvbkNyZWF0ZWQSMQoHdmVyc2lvbhgBIAEoCzIgLmFpby5pbmdlc3Rpb24udjEuRGF0YXNldFZlcnNpb25iBnByb3RvMw", [file_aio_ingestion_v1_ingestion, file_google_protobuf_timestamp]);
+  fileDesc("Ch1haW8vaW5nZXN0aW9uL3YxL2V2ZW50cy5wcm90bxIQYWlvLmluZ2VzdGlvbi52MSI8Cg5EYXRhc2V0Q3JlYXRlZBIqCgdkYXRhc2V0GAEgASgLMhkuYWlvLmluZ2VzdGlvbi52MS5EYXRhc2V0IsEBChRSZWNvcmRCYXRjaENvbW1pdHRlZBIPCgdkYXRhc2V0GAEgASgJEhQKDHJlY29yZF9jb3VudBgCIAEoDRIWCg5yZWplY3RlZF9jb3VudBgDIAEoDRIaChJ0b3RhbF9yZWNvcmRfY291bnQYBCABKAQSHQoVcmVjb3Jkc19zaW5jZV92ZXJzaW9uGAUgASgEEi8KC2NvbW1pdF90aW1lGAYgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCJKChVEYXRhc2V0VmVyc2lvbkNyZWF0ZWQSMQoHdmVyc2lvbhgBIAEoCzIgLmFpby5pbmdlc3Rpb24udjEuRGF0YXNldFZlcnNpb24iYwoURGF0YXNldFNjaGVtYVVwZGF0ZWQSKgoHZGF0YXNldBgBIAEoCzIZLmFpby5pbmdlc3Rpb24udjEuRGF0YXNldBIfChdwcmV2aW91c19zY2hlbWFfdmVyc2lvbhgCIAEoDWIGcHJvdG8z", [file_aio_ingestion_v1_ingestion, file_google_protobuf_timestamp]);
 
 /**
  * A dataset was defined.
@@ -115,4 +115,32 @@ export type DatasetVersionCreated = Message<"aio.ingestion.v1.DatasetVersionCrea
  */
 export const DatasetVersionCreatedSchema: GenMessage<DatasetVersionCreated> = /*@__PURE__*/
   messageDesc(file_aio_ingestion_v1_events, 2);
+
+/**
+ * A dataset's schema was changed (compatibly) by UpdateDataset.
+ *
+ * @generated from message aio.ingestion.v1.DatasetSchemaUpdated
+ */
+export type DatasetSchemaUpdated = Message<"aio.ingestion.v1.DatasetSchemaUpdated"> & {
+  /**
+   * The dataset after the change.
+   *
+   * @generated from field: aio.ingestion.v1.Dataset dataset = 1;
+   */
+  dataset?: Dataset | undefined;
+
+  /**
+   * Schema version before the change.
+   *
+   * @generated from field: uint32 previous_schema_version = 2;
+   */
+  previousSchemaVersion: number;
+};
+
+/**
+ * Describes the message aio.ingestion.v1.DatasetSchemaUpdated.
+ * Use `create(DatasetSchemaUpdatedSchema)` to create a new message.
+ */
+export const DatasetSchemaUpdatedSchema: GenMessage<DatasetSchemaUpdated> = /*@__PURE__*/
+  messageDesc(file_aio_ingestion_v1_events, 3);
 

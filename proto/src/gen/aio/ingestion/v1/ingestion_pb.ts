@@ -15,7 +15,7 @@ import type { JsonObject, Message } from "@bufbuild/protobuf";
  * Describes the file aio/ingestion/v1/ingestion.proto.
  */
 export const file_aio_ingestion_v1_ingestion: GenFile = /*@__PURE__*/
-  fileDesc("CiBhaW8vaW5nZXN0aW9uL3YxL2luZ2VzdGlvbi5wcm90bxIQYWlvLmluZ2VzdGlvbi52MSK5AQoLRmllbGRTY2hlbWESDAoEbmFtZRgBIAEoCRIpCgR0eXBlGAIgASgOMhsuYWlvLmluZ2VzdGlvbi52MS5GaWVsZFR5cGUSEAoIcmVxdWlyZWQYAyABKAgSEAoDbWluGAQgASgBSACIAQESEAoDbWF4GAUgASgBSAGIAQESFgoOYWxsb3dlZF92YWx1ZXMYBiADKAkSEwoLZGVzY3JpcHRpb24YByABKAlCBgoEX21pbkIGCgRfbWF4ImYKDURhdGFzZXRTY2hlbWESLQoGZmllbGRzGAEgAygLMh0uYWlvLmluZ2VzdGlvbi52MS5GaWVsZFNjaGVtYRIRCglrZXlfZmllbGQYAiABKAkSEwoLbGFiZWxfZmllbGQYAyABKAkiugEKB0RhdGFzZXQSDAoEbmFtZRgBIAEoCRITCgtkZXNjcmlwdGlvbhgCIAEoCRIvCgZzY2hlbWEYAyABKAsyHy5haW8uaW5nZXN0aW9uLnYxLkRhdGFzZXRTY2hlbWESFgoObGF0ZXN0X3ZlcnNpb24YBCABKA0SLwoLY3JlYXRlX3RpbWUYBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhIKCmNyZWF0ZWRfYnkYBiABKAkifwoGUmVjb3JkEg8KB2RhdGFzZXQYASABKAkSCwoDa2V5GAIgASgJEicKBmZpZWxkcxgDIAEoCzIXLmdvb2dsZS5wcm90b2J1Zi5TdHJ1Y3QSLgoKZXZlbnRfdGltZRgEIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiTAoPUmVjb3JkUmVqZWN0aW9uEg0KBWluZGV4GAEgASgEEgsKA2tleRgCIAEoCRINCgVmaWVsZBgDIAEoCRIOCgZyZWFzb24YBCABKAki7AEKDkRhdGFzZXRWZXJzaW9uEg8KB2RhdGFzZXQYASABKAkSDwoHdmVyc2lvbhgCIAEoDRIUCgxyZWNvcmRfY291bnQYAyABKAQSFwoPYXJ0aWZhY3Rfc2hhMjU2GAQgASgJEi8KBnNjaGVtYRgFIAEoCzIfLmFpby5pbmdlc3Rpb24udjEuRGF0YXNldFNjaGVtYRITCgtkZXNjcmlwdGlvbhgGIAEoCRIvCgtjcmVhdGVfdGltZRgHIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASEgoKY3JlYXRlZF9ieRgIIAEoCSJqChRDcmVhdGVEYXRhc2V0UmVxdWVzdBIMCgRuYW1lGAEgASgJEhMKC2Rlc2NyaXB0aW9uGAIgASgJEi8KBnNjaGVtYRgDIAEoCzIfLmFpby5pbmdlc3Rpb24udjEuRGF0YXNldFNjaGVtYSJDChVDcmVhdGVEYXRhc2V0UmVzcG9uc2USKgoHZGF0YXNldBgBIAEoCzIZLmFpby5pbmdlc3Rpb24udjEuRGF0YXNldCIhChFHZXREYXRhc2V0UmVxdWVzdBIMCgRuYW1lGAEgASgJIkAKEkdldERhdGFzZXRSZXNwb25zZRIqCgdkYXRhc2V0GAEgASgLMhkuYWlvLmluZ2VzdGlvbi52MS5EYXRhc2V0IjwKE0xpc3REYXRhc2V0c1JlcXVlc3QSEQoJcGFnZV9zaXplGAEgASgNEhIKCnBhZ2VfdG9rZW4YAiABKAkiXAoUTGlzdERhdGFzZXRzUmVzcG9uc2USKwoIZGF0YXNldHMYASADKAsyGS5haW8uaW5nZXN0aW9uLnYxLkRhdGFzZXQSFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJIkEKFEluZ2VzdFJlY29yZHNSZXF1ZXN0EikKB3JlY29yZHMYASADKAsyGC5haW8uaW5nZXN0aW9uLnYxLlJlY29yZCKGAQoVSW5nZXN0UmVjb3Jkc1Jlc3BvbnNlEhAKCGFjY2VwdGVkGAEgASgEEhAKCHJlamVjdGVkGAIgASgEEhIKCmR1cGxpY2F0ZXMYAyABKAQSNQoKcmVqZWN0aW9ucxgEIAMoCzIhLmFpby5pbmdlc3Rpb24udjEuUmVjb3JkUmVqZWN0aW9uIkMKG0NyZWF0ZURhdGFzZXRWZXJzaW9uUmVxdWVzdBIPCgdkYXRhc2V0GAEgASgJEhMKC2Rlc2NyaXB0aW9uGAIgASgJIlEKHENyZWF0ZURhdGFzZXRWZXJzaW9uUmVzcG9uc2USMQoHdmVyc2lvbhgBIAEoCzIgLmFpby5pbmdlc3Rpb24udjEuRGF0YXNldFZlcnNpb24qlgEKCUZpZWxkVHlwZRIaChZGSUVMRF9UWVBFX1VOU1BFQ0lGSUVEEAASFAoQRklFTERfVFlQRV9GTE9BVBABEhIKDkZJRUxEX1RZUEVfSU5UEAISEwoPRklFTERfVFlQRV9CT09MEAMSFQoRRklFTERfVFlQRV9TVFJJTkcQBBIXChNGSUVMRF9UWVBFX0NBVEVHT1JZEAUy6QQKEEluZ2VzdGlvblNlcnZpY2USdAoNQ3JlYXRlRGF0YXNldBImLmFpby5pbmdlc3Rpb24udjEuQ3JlYXRlRGF0YXNldFJlcXVlc3QaJy5haW8uaW5nZXN0aW9uLnYxLkNyZWF0ZURhdGFzZXRSZXNwb25zZSISirUYDmRhdGFzZXRzOndyaXRlEmoKCkdldERhdGFzZXQSIy5haW8uaW5nZXN0aW9uLnYxLkdldERhdGFzZXRSZXF1ZXN0GiQuYWlvLmluZ2VzdGlvbi52MS5HZXREYXRhc2V0UmVzcG9uc2UiEYq1GA1kYXRhc2V0czpyZWFkEnAKDExpc3REYXRhc2V0cxIlLmFpby5pbmdlc3Rpb24udjEuTGlzdERhdGFzZXRzUmVxdWVzdBomLmFpby5pbmdlc3Rpb24udjEuTGlzdERhdGFzZXRzUmVzcG9uc2UiEYq1GA1kYXRhc2V0czpyZWFkEnUKDUluZ2VzdFJlY29yZHMSJi5haW8uaW5nZXN0aW9uLnYxLkluZ2VzdFJlY29yZHNSZXF1ZXN0GicuYWlvLmluZ2VzdGlvbi52MS5Jbmdlc3RSZWNvcmRzUmVzcG9uc2UiEYq1GA1yZWNvcmRzOndyaXRlKAESiQEKFENyZWF0ZURhdGFzZXRWZXJzaW9uEi0uYWlvLmluZ2VzdGlvbi52MS5DcmVhdGVEYXRhc2V0VmVyc2lvblJlcXVlc3QaLi5haW8uaW5nZXN0aW9uLnYxLkNyZWF0ZURhdGFzZXRWZXJzaW9uUmVzcG9uc2UiEoq1GA5kYXRhc2V0czp3cml0ZWIGcHJvdG8z", [file_aio_auth_v1_options, file_google_protobuf_struct, file_google_protobuf_timestamp]);
+  fileDesc("CiBhaW8vaW5nZXN0aW9uL3YxL2luZ2VzdGlvbi5wcm90bxIQYWlvLmluZ2VzdGlvbi52MSK5AQoLRmllbGRTY2hlbWESDAoEbmFtZRgBIAEoCRIpCgR0eXBlGAIgASgOMhsuYWlvLmluZ2VzdGlvbi52MS5GaWVsZFR5cGUSEAoIcmVxdWlyZWQYAyABKAgSEAoDbWluGAQgASgBSACIAQESEAoDbWF4GAUgASgBSAGIAQESFgoOYWxsb3dlZF92YWx1ZXMYBiADKAkSEwoLZGVzY3JpcHRpb24YByABKAlCBgoEX21pbkIGCgRfbWF4ImYKDURhdGFzZXRTY2hlbWESLQoGZmllbGRzGAEgAygLMh0uYWlvLmluZ2VzdGlvbi52MS5GaWVsZFNjaGVtYRIRCglrZXlfZmllbGQYAiABKAkSEwoLbGFiZWxfZmllbGQYAyABKAkihAIKB0RhdGFzZXQSDAoEbmFtZRgBIAEoCRITCgtkZXNjcmlwdGlvbhgCIAEoCRIvCgZzY2hlbWEYAyABKAsyHy5haW8uaW5nZXN0aW9uLnYxLkRhdGFzZXRTY2hlbWESFgoObGF0ZXN0X3ZlcnNpb24YBCABKA0SLwoLY3JlYXRlX3RpbWUYBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhIKCmNyZWF0ZWRfYnkYBiABKAkSMAoGaW50YWtlGAcgASgLMiAuYWlvLmluZ2VzdGlvbi52MS5JbnRha2VDb3VudGVycxIWCg5zY2hlbWFfdmVyc2lvbhgIIAEoDSJICg5JbnRha2VDb3VudGVycxIQCghhY2NlcHRlZBgBIAEoBBIQCghyZWplY3RlZBgCIAEoBBISCgpkdXBsaWNhdGVzGAMgASgEIn8KBlJlY29yZBIPCgdkYXRhc2V0GAEgASgJEgsKA2tleRgCIAEoCRInCgZmaWVsZHMYAyABKAsyFy5nb29nbGUucHJvdG9idWYuU3RydWN0Ei4KCmV2ZW50X3RpbWUYBCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIloKD1JlY29yZFJlamVjdGlvbhINCgVpbmRleBgBIAEoBBILCgNrZXkYAiABKAkSDQoFZmllbGQYAyABKAkSDgoGcmVhc29uGAQgASgJEgwKBHJ1bGUYBSABKAkirgIKDkRhdGFzZXRWZXJzaW9uEg8KB2RhdGFzZXQYASABKAkSDwoHdmVyc2lvbhgCIAEoDRIUCgxyZWNvcmRfY291bnQYAyABKAQSFwoPYXJ0aWZhY3Rfc2hhMjU2GAQgASgJEi8KBnNjaGVtYRgFIAEoCzIfLmFpby5pbmdlc3Rpb24udjEuRGF0YXNldFNjaGVtYRITCgtkZXNjcmlwdGlvbhgGIAEoCRIvCgtjcmVhdGVfdGltZRgHIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASEgoKY3JlYXRlZF9ieRgIIAEoCRIRCgl3YXRlcm1hcmsYCSABKAQSFgoOc2NoZW1hX3ZlcnNpb24YCiABKA0SFQoNYXJ0aWZhY3Rfc2l6ZRgLIAEoBCJqChRDcmVhdGVEYXRhc2V0UmVxdWVzdBIMCgRuYW1lGAEgASgJEhMKC2Rlc2NyaXB0aW9uGAIgASgJEi8KBnNjaGVtYRgDIAEoCzIfLmFpby5pbmdlc3Rpb24udjEuRGF0YXNldFNjaGVtYSJDChVDcmVhdGVEYXRhc2V0UmVzcG9uc2USKgoHZGF0YXNldBgBIAEoCzIZLmFpby5pbmdlc3Rpb24udjEuRGF0YXNldCIhChFHZXREYXRhc2V0UmVxdWVzdBIMCgRuYW1lGAEgASgJIkAKEkdldERhdGFzZXRSZXNwb25zZRIqCgdkYXRhc2V0GAEgASgLMhkuYWlvLmluZ2VzdGlvbi52MS5EYXRhc2V0IjwKE0xpc3REYXRhc2V0c1JlcXVlc3QSEQoJcGFnZV9zaXplGAEgASgNEhIKCnBhZ2VfdG9rZW4YAiABKAkiXAoUTGlzdERhdGFzZXRzUmVzcG9uc2USKwoIZGF0YXNldHMYASADKAsyGS5haW8uaW5nZXN0aW9uLnYxLkRhdGFzZXQSFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJIkEKFEluZ2VzdFJlY29yZHNSZXF1ZXN0EikKB3JlY29yZHMYASADKAsyGC5haW8uaW5nZXN0aW9uLnYxLlJlY29yZCKGAQoVSW5nZXN0UmVjb3Jkc1Jlc3BvbnNlEhAKCGFjY2VwdGVkGAEgASgEEhAKCHJlamVjdGVkGAIgASgEEhIKCmR1cGxpY2F0ZXMYAyABKAQSNQoKcmVqZWN0aW9ucxgEIAMoCzIhLmFpby5pbmdlc3Rpb24udjEuUmVjb3JkUmVqZWN0aW9uIkMKG0NyZWF0ZURhdGFzZXRWZXJzaW9uUmVxdWVzdBIPCgdkYXRhc2V0GAEgASgJEhMKC2Rlc2NyaXB0aW9uGAIgASgJIlEKHENyZWF0ZURhdGFzZXRWZXJzaW9uUmVzcG9uc2USMQoHdmVyc2lvbhgBIAEoCzIgLmFpby5pbmdlc3Rpb24udjEuRGF0YXNldFZlcnNpb24iVAoaTGlzdERhdGFzZXRWZXJzaW9uc1JlcXVlc3QSDwoHZGF0YXNldBgBIAEoCRIRCglwYWdlX3NpemUYAiABKA0SEgoKcGFnZV90b2tlbhgDIAEoCSJqChtMaXN0RGF0YXNldFZlcnNpb25zUmVzcG9uc2USMgoIdmVyc2lvbnMYASADKAsyIC5haW8uaW5nZXN0aW9uLnYxLkRhdGFzZXRWZXJzaW9uEhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSJ/ChRVcGRhdGVEYXRhc2V0UmVxdWVzdBIMCgRuYW1lGAEgASgJEi8KBnNjaGVtYRgCIAEoCzIfLmFpby5pbmdlc3Rpb24udjEuRGF0YXNldFNjaGVtYRIYCgtkZXNjcmlwdGlvbhgDIAEoCUgAiAEBQg4KDF9kZXNjcmlwdGlvbiJDChVVcGRhdGVEYXRhc2V0UmVzcG9uc2USKgoHZGF0YXNldBgBIAEoCzIZLmFpby5pbmdlc3Rpb24udjEuRGF0YXNldCqWAQoJRmllbGRUeXBlEhoKFkZJRUxEX1RZUEVfVU5TUEVDSUZJRUQQABIUChBGSUVMRF9UWVBFX0ZMT0FUEAESEgoORklFTERfVFlQRV9JTlQQAhITCg9GSUVMRF9UWVBFX0JPT0wQAxIVChFGSUVMRF9UWVBFX1NUUklORxAEEhcKE0ZJRUxEX1RZUEVfQ0FURUdPUlkQBTLnBgoQSW5nZXN0aW9uU2VydmljZRJ0Cg1DcmVhdGVEYXRhc2V0EiYuYWlvLmluZ2VzdGlvbi52MS5DcmVhdGVEYXRhc2V0UmVxdWVzdBonLmFpby5pbmdlc3Rpb24udjEuQ3JlYXRlRGF0YXNldFJlc3BvbnNlIhKKtRgOZGF0YXNldHM6d3JpdGUSagoKR2V0RGF0YXNldBIjLmFpby5pbmdlc3Rpb24udjEuR2V0RGF0YXNldFJlcXVlc3QaJC5haW8uaW5nZXN0aW9uLnYxLkdldERhdGFzZXRSZXNwb25zZSIRirUYDWRhdGFzZXRzOnJlYWQScAoMTGlzdERhdGFzZXRzEiUuYWlvLmluZ2VzdGlvbi52MS5MaXN0RGF0YXNldHNSZXF1ZXN0GiYuYWlvLmluZ2VzdGlvbi52MS5MaXN0RGF0YXNldHNSZXNwb25zZSIRirUYDWRhdGFzZXRzOnJlYWQSdQoNSW5nZXN0UmVjb3JkcxImLmFpby5pbmdlc3Rpb24udjEuSW5nZXN0UmVjb3Jkc1JlcXVlc3QaJy5haW8uaW5nZXN0aW9uLnYxLkluZ2VzdFJlY29yZHNSZXNwb25zZSIRirUYDXJlY29yZHM6d3JpdGUoARKJAQoUQ3JlYXRlRGF0YXNldFZlcnNpb24SLS5haW8uaW5nZXN0aW9uLnYxLkNyZWF0ZURhdGFzZXRWZXJzaW9uUmVxdWVzdBouLmFpby5pbmdlc3Rpb24udjEuQ3JlYXRlRGF0YXNldFZlcnNpb25SZXNwb25zZSISirUYDmRhdGFzZXRzOndyaXRlEoUBChNMaXN0RGF0YXNldFZlcnNpb25zEiwuYWlvLmluZ2VzdGlvbi52MS5MaXN0RGF0YXNldFZlcnNpb25zUmVxdWVzdBotLmFpby5pbmdlc3Rpb24udjEuTGlzdERhdGFzZXRWZXJzaW9uc1Jlc3BvbnNlIhGKtRgNZGF0YXNldHM6cmVhZBJ0Cg1VcGRhdGVEYXRhc2V0EiYuYWlvLmluZ2VzdGlvbi52MS5VcGRhdGVEYXRhc2V0UmVxdWVzdBonLmFpby5pbmdlc3Rpb24udjEuVXBkYXRlRGF0YXNldFJlc3BvbnNlIhKKtRgOZGF0YXNldHM6d3JpdGViBnByb3RvMw", [file_aio_auth_v1_options, file_google_protobuf_struct, file_google_protobuf_timestamp]);
 
 /**
  * One field of a dataset schema.
@@ -162,6 +162,20 @@ export type Dataset = Message<"aio.ingestion.v1.Dataset"> & {
    * @generated from field: string created_by = 6;
    */
   createdBy: string;
+
+  /**
+   * What intake has done with the dataset's records so far.
+   *
+   * @generated from field: aio.ingestion.v1.IntakeCounters intake = 7;
+   */
+  intake?: IntakeCounters | undefined;
+
+  /**
+   * Schema version, 1 at creation, incremented by every UpdateDataset that changes the schema.
+   *
+   * @generated from field: uint32 schema_version = 8;
+   */
+  schemaVersion: number;
 };
 
 /**
@@ -170,6 +184,41 @@ export type Dataset = Message<"aio.ingestion.v1.Dataset"> & {
  */
 export const DatasetSchema$: GenMessage<Dataset> = /*@__PURE__*/
   messageDesc(file_aio_ingestion_v1_ingestion, 2);
+
+/**
+ * Persisted intake counters of one dataset, over every intake path (Kafka, gRPC, REST).
+ *
+ * @generated from message aio.ingestion.v1.IntakeCounters
+ */
+export type IntakeCounters = Message<"aio.ingestion.v1.IntakeCounters"> & {
+  /**
+   * Valid records written (new keys and replacements).
+   *
+   * @generated from field: uint64 accepted = 1;
+   */
+  accepted: bigint;
+
+  /**
+   * Invalid records (sent to the dead-letter topic).
+   *
+   * @generated from field: uint64 rejected = 2;
+   */
+  rejected: bigint;
+
+  /**
+   * Accepted records whose key was already stored (they replaced it: last write wins).
+   *
+   * @generated from field: uint64 duplicates = 3;
+   */
+  duplicates: bigint;
+};
+
+/**
+ * Describes the message aio.ingestion.v1.IntakeCounters.
+ * Use `create(IntakeCountersSchema)` to create a new message.
+ */
+export const IntakeCountersSchema: GenMessage<IntakeCounters> = /*@__PURE__*/
+  messageDesc(file_aio_ingestion_v1_ingestion, 3);
 
 /**
  * One record.
@@ -211,7 +260,7 @@ export type Record = Message<"aio.ingestion.v1.Record"> & {
  * Use `create(RecordSchema)` to create a new message.
  */
 export const RecordSchema: GenMessage<Record> = /*@__PURE__*/
-  messageDesc(file_aio_ingestion_v1_ingestion, 3);
+  messageDesc(file_aio_ingestion_v1_ingestion, 4);
 
 /**
  * Why one record was rejected.
@@ -246,6 +295,13 @@ export type RecordRejection = Message<"aio.ingestion.v1.RecordRejection"> & {
    * @generated from field: string reason = 4;
    */
   reason: string;
+
+  /**
+   * Machine-readable rule: required, type, min, max, allowed_values, unknown_field, key, dataset.
+   *
+   * @generated from field: string rule = 5;
+   */
+  rule: string;
 };
 
 /**
@@ -253,7 +309,7 @@ export type RecordRejection = Message<"aio.ingestion.v1.RecordRejection"> & {
  * Use `create(RecordRejectionSchema)` to create a new message.
  */
 export const RecordRejectionSchema: GenMessage<RecordRejection> = /*@__PURE__*/
-  messageDesc(file_aio_ingestion_v1_ingestion, 4);
+  messageDesc(file_aio_ingestion_v1_ingestion, 5);
 
 /**
  * A frozen snapshot of a dataset.
@@ -316,6 +372,27 @@ export type DatasetVersion = Message<"aio.ingestion.v1.DatasetVersion"> & {
    * @generated from field: string created_by = 8;
    */
   createdBy: string;
+
+  /**
+   * Ingest sequence the snapshot was taken at: it holds each key's latest record with sequence <= this.
+   *
+   * @generated from field: uint64 watermark = 9;
+   */
+  watermark: bigint;
+
+  /**
+   * Schema version at the time of the snapshot.
+   *
+   * @generated from field: uint32 schema_version = 10;
+   */
+  schemaVersion: number;
+
+  /**
+   * Bytes of the NDJSON export in the artifact store.
+   *
+   * @generated from field: uint64 artifact_size = 11;
+   */
+  artifactSize: bigint;
 };
 
 /**
@@ -323,7 +400,7 @@ export type DatasetVersion = Message<"aio.ingestion.v1.DatasetVersion"> & {
  * Use `create(DatasetVersionSchema)` to create a new message.
  */
 export const DatasetVersionSchema: GenMessage<DatasetVersion> = /*@__PURE__*/
-  messageDesc(file_aio_ingestion_v1_ingestion, 5);
+  messageDesc(file_aio_ingestion_v1_ingestion, 6);
 
 /**
  * Request for CreateDataset.
@@ -358,7 +435,7 @@ export type CreateDatasetRequest = Message<"aio.ingestion.v1.CreateDatasetReques
  * Use `create(CreateDatasetRequestSchema)` to create a new message.
  */
 export const CreateDatasetRequestSchema: GenMessage<CreateDatasetRequest> = /*@__PURE__*/
-  messageDesc(file_aio_ingestion_v1_ingestion, 6);
+  messageDesc(file_aio_ingestion_v1_ingestion, 7);
 
 /**
  * Response for CreateDataset.
@@ -379,7 +456,7 @@ export type CreateDatasetResponse = Message<"aio.ingestion.v1.CreateDatasetRespo
  * Use `create(CreateDatasetResponseSchema)` to create a new message.
  */
 export const CreateDatasetResponseSchema: GenMessage<CreateDatasetResponse> = /*@__PURE__*/
-  messageDesc(file_aio_ingestion_v1_ingestion, 7);
+  messageDesc(file_aio_ingestion_v1_ingestion, 8);
 
 /**
  * Request for GetDataset.
@@ -400,7 +477,7 @@ export type GetDatasetRequest = Message<"aio.ingestion.v1.GetDatasetRequest"> & 
  * Use `create(GetDatasetRequestSchema)` to create a new message.
  */
 export const GetDatasetRequestSchema: GenMessage<GetDatasetRequest> = /*@__PURE__*/
-  messageDesc(file_aio_ingestion_v1_ingestion, 8);
+  messageDesc(file_aio_ingestion_v1_ingestion, 9);
 
 /**
  * Response for GetDataset.
@@ -421,7 +498,7 @@ export type GetDatasetResponse = Message<"aio.ingestion.v1.GetDatasetResponse"> 
  * Use `create(GetDatasetResponseSchema)` to create a new message.
  */
 export const GetDatasetResponseSchema: GenMessage<GetDatasetResponse> = /*@__PURE__*/
-  messageDesc(file_aio_ingestion_v1_ingestion, 9);
+  messageDesc(file_aio_ingestion_v1_ingestion, 10);
 
 /**
  * Request for ListDatasets.
@@ -449,7 +526,7 @@ export type ListDatasetsRequest = Message<"aio.ingestion.v1.ListDatasetsRequest"
  * Use `create(ListDatasetsRequestSchema)` to create a new message.
  */
 export const ListDatasetsRequestSchema: GenMessage<ListDatasetsRequest> = /*@__PURE__*/
-  messageDesc(file_aio_ingestion_v1_ingestion, 10);
+  messageDesc(file_aio_ingestion_v1_ingestion, 11);
 
 /**
  * Response for ListDatasets.
@@ -477,7 +554,7 @@ export type ListDatasetsResponse = Message<"aio.ingestion.v1.ListDatasetsRespons
  * Use `create(ListDatasetsResponseSchema)` to create a new message.
  */
 export const ListDatasetsResponseSchema: GenMessage<ListDatasetsResponse> = /*@__PURE__*/
-  messageDesc(file_aio_ingestion_v1_ingestion, 11);
+  messageDesc(file_aio_ingestion_v1_ingestion, 12);
 
 /**
  * One message of the IngestRecords stream.
@@ -498,7 +575,7 @@ export type IngestRecordsRequest = Message<"aio.ingestion.v1.IngestRecordsReques
  * Use `create(IngestRecordsRequestSchema)` to create a new message.
  */
 export const IngestRecordsRequestSchema: GenMessage<IngestRecordsRequest> = /*@__PURE__*/
-  messageDesc(file_aio_ingestion_v1_ingestion, 12);
+  messageDesc(file_aio_ingestion_v1_ingestion, 13);
 
 /**
  * Response for IngestRecords.
@@ -540,7 +617,7 @@ export type IngestRecordsResponse = Message<"aio.ingestion.v1.IngestRecordsRespo
  * Use `create(IngestRecordsResponseSchema)` to create a new message.
  */
 export const IngestRecordsResponseSchema: GenMessage<IngestRecordsResponse> = /*@__PURE__*/
-  messageDesc(file_aio_ingestion_v1_ingestion, 13);
+  messageDesc(file_aio_ingestion_v1_ingestion, 14);
 
 /**
  * Request for CreateDatasetVersion.
@@ -568,7 +645,7 @@ export type CreateDatasetVersionRequest = Message<"aio.ingestion.v1.CreateDatase
  * Use `create(CreateDatasetVersionRequestSchema)` to create a new message.
  */
 export const CreateDatasetVersionRequestSchema: GenMessage<CreateDatasetVersionRequest> = /*@__PURE__*/
-  messageDesc(file_aio_ingestion_v1_ingestion, 14);
+  messageDesc(file_aio_ingestion_v1_ingestion, 15);
 
 /**
  * Response for CreateDatasetVersion.
@@ -589,7 +666,127 @@ export type CreateDatasetVersionResponse = Message<"aio.ingestion.v1.CreateDatas
  * Use `create(CreateDatasetVersionResponseSchema)` to create a new message.
  */
 export const CreateDatasetVersionResponseSchema: GenMessage<CreateDatasetVersionResponse> = /*@__PURE__*/
-  messageDesc(file_aio_ingestion_v1_ingestion, 15);
+  messageDesc(file_aio_ingestion_v1_ingestion, 16);
+
+/**
+ * Request for ListDatasetVersions.
+ *
+ * @generated from message aio.ingestion.v1.ListDatasetVersionsRequest
+ */
+export type ListDatasetVersionsRequest = Message<"aio.ingestion.v1.ListDatasetVersionsRequest"> & {
+  /**
+   * Dataset name.
+   *
+   * @generated from field: string dataset = 1;
+   */
+  dataset: string;
+
+  /**
+   * Maximum versions returned; the server caps it.
+   *
+   * @generated from field: uint32 page_size = 2;
+   */
+  pageSize: number;
+
+  /**
+   * Token from a previous response; empty for the first page.
+   *
+   * @generated from field: string page_token = 3;
+   */
+  pageToken: string;
+};
+
+/**
+ * Describes the message aio.ingestion.v1.ListDatasetVersionsRequest.
+ * Use `create(ListDatasetVersionsRequestSchema)` to create a new message.
+ */
+export const ListDatasetVersionsRequestSchema: GenMessage<ListDatasetVersionsRequest> = /*@__PURE__*/
+  messageDesc(file_aio_ingestion_v1_ingestion, 17);
+
+/**
+ * Response for ListDatasetVersions.
+ *
+ * @generated from message aio.ingestion.v1.ListDatasetVersionsResponse
+ */
+export type ListDatasetVersionsResponse = Message<"aio.ingestion.v1.ListDatasetVersionsResponse"> & {
+  /**
+   * Versions, newest first.
+   *
+   * @generated from field: repeated aio.ingestion.v1.DatasetVersion versions = 1;
+   */
+  versions: DatasetVersion[];
+
+  /**
+   * Token for the next page; empty on the last page.
+   *
+   * @generated from field: string next_page_token = 2;
+   */
+  nextPageToken: string;
+};
+
+/**
+ * Describes the message aio.ingestion.v1.ListDatasetVersionsResponse.
+ * Use `create(ListDatasetVersionsResponseSchema)` to create a new message.
+ */
+export const ListDatasetVersionsResponseSchema: GenMessage<ListDatasetVersionsResponse> = /*@__PURE__*/
+  messageDesc(file_aio_ingestion_v1_ingestion, 18);
+
+/**
+ * Request for UpdateDataset.
+ *
+ * @generated from message aio.ingestion.v1.UpdateDatasetRequest
+ */
+export type UpdateDatasetRequest = Message<"aio.ingestion.v1.UpdateDatasetRequest"> & {
+  /**
+   * Dataset name.
+   *
+   * @generated from field: string name = 1;
+   */
+  name: string;
+
+  /**
+   * New schema; must be compatible with the current one (optional fields may be added, ranges and
+   * allowed values widened, fields made optional; nothing removed, retyped or tightened).
+   *
+   * @generated from field: aio.ingestion.v1.DatasetSchema schema = 2;
+   */
+  schema?: DatasetSchema | undefined;
+
+  /**
+   * New description; unchanged when unset.
+   *
+   * @generated from field: optional string description = 3;
+   */
+  description?: string | undefined;
+};
+
+/**
+ * Describes the message aio.ingestion.v1.UpdateDatasetRequest.
+ * Use `create(UpdateDatasetRequestSchema)` to create a new message.
+ */
+export const UpdateDatasetRequestSchema: GenMessage<UpdateDatasetRequest> = /*@__PURE__*/
+  messageDesc(file_aio_ingestion_v1_ingestion, 19);
+
+/**
+ * Response for UpdateDataset.
+ *
+ * @generated from message aio.ingestion.v1.UpdateDatasetResponse
+ */
+export type UpdateDatasetResponse = Message<"aio.ingestion.v1.UpdateDatasetResponse"> & {
+  /**
+   * The dataset after the update.
+   *
+   * @generated from field: aio.ingestion.v1.Dataset dataset = 1;
+   */
+  dataset?: Dataset | undefined;
+};
+
+/**
+ * Describes the message aio.ingestion.v1.UpdateDatasetResponse.
+ * Use `create(UpdateDatasetResponseSchema)` to create a new message.
+ */
+export const UpdateDatasetResponseSchema: GenMessage<UpdateDatasetResponse> = /*@__PURE__*/
+  messageDesc(file_aio_ingestion_v1_ingestion, 20);
 
 /**
  * Type of a dataset field.
@@ -701,6 +898,27 @@ export const IngestionService: GenService<{
     methodKind: "unary";
     input: typeof CreateDatasetVersionRequestSchema;
     output: typeof CreateDatasetVersionResponseSchema;
+  },
+  /**
+   * Lists a dataset's versions, newest first.
+   *
+   * @generated from rpc aio.ingestion.v1.IngestionService.ListDatasetVersions
+   */
+  listDatasetVersions: {
+    methodKind: "unary";
+    input: typeof ListDatasetVersionsRequestSchema;
+    output: typeof ListDatasetVersionsResponseSchema;
+  },
+  /**
+   * Replaces a dataset's schema (and description) with a compatible one; an incompatible change is
+   * FAILED_PRECONDITION naming the field.
+   *
+   * @generated from rpc aio.ingestion.v1.IngestionService.UpdateDataset
+   */
+  updateDataset: {
+    methodKind: "unary";
+    input: typeof UpdateDatasetRequestSchema;
+    output: typeof UpdateDatasetResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_aio_ingestion_v1_ingestion, 0);
