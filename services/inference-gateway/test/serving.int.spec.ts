@@ -474,5 +474,8 @@ describe('serving', () => {
     expect(bad).toMatchObject({ status: 'INVALID_ARGUMENT', outputs: [] });
     expect(bad?.error).toMatch(/^inputs\[2\]\.datatype/);
     expect(records.some((r) => r.route === Route.CANARY)).toBe(true);
+    const metricsText = await (await fetch(`${base}/metrics`)).text();
+    expect(metricsText).toMatch(/aio_inference_log_records_total\{[^}]*outcome="published"[^}]*\} [1-9]/);
+    expect(metricsText).toMatch(/aio_inference_in_flight\{[^}]*model="iris"/);
   });
 });
