@@ -1,5 +1,6 @@
 import { GrpcError, invalidArgument, Status } from '@aio/grpc';
 import { TensorSpecSchema, type TensorSpec } from '@aio/proto/aio/registry/v1/registry';
+import { oipDatatypeOf } from '@aio/onnx';
 import { create } from '@bufbuild/protobuf';
 import { extname } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -22,23 +23,6 @@ export interface Signature {
   outputs: TensorSpec[];
 }
 
-// onnxruntime tensor types -> Open Inference Protocol datatypes (the names KServe/Triton clients send).
-const OIP_OF_ORT: Readonly<Record<string, string>> = {
-  bool: 'BOOL',
-  uint8: 'UINT8',
-  uint16: 'UINT16',
-  uint32: 'UINT32',
-  uint64: 'UINT64',
-  int8: 'INT8',
-  int16: 'INT16',
-  int32: 'INT32',
-  int64: 'INT64',
-  float16: 'FP16',
-  float32: 'FP32',
-  float64: 'FP64',
-  string: 'BYTES',
-};
-
 const fail = (reason: string) => invalidArgument('artifact', `not a loadable ONNX model: ${reason}`);
 
 /**
@@ -49,8 +33,8 @@ const fail = (reason: string) => invalidArgument('artifact', `not a loadable ONN
 export function signatureOf(verdict: OrtVerdict): Signature {
   if (!verdict.ok) throw fail(verdict.reason);
   const spec = (v: OrtValue) =>
-    create(TensorSpecSchema, { name: v.name, datatype: OIP_OF_ORT[v.type], shape: v.shape.map((d) => (typeof d === 'number' && Number.isInteger(d) && d >= 0 ? BigInt(d) : -1n)) });
-  const carried = (v: OrtValue): boolean => v.isTensor && OIP_OF_ORT[v.type] !== undefined;
+    create(TensorSpecSchema, { name: v.name, datatype: oipDatatypeOf(v.type), shape: v.shape.map((d) => (typeof d === 'number' && Number.isInteger(d) && d >= 0 ? BigInt(d) : -1n)) });
+  const carried = (v: OrtValue): boolean => v.isTensor && oipDatatypeOf(v.type) !== undefined;
   for (const input of verdict.inputs) {
     if (!carried(input)) {
       throw invalidArgument('artifact', `input "${input.name}" is ${input.isTensor ? `a ${input.type} tensor` : 'not a tensor'}, which the Open Inference Protocol cannot carry`);
