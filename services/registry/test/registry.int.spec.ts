@@ -1,38 +1,22 @@
-import { createHash, randomUUID } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { mintToken } from '@aio/auth';
 import { createKafka, EventHandlers, subscribe, type EventSubscriber } from '@aio/events';
-import { createGrpcClient, GrpcError, Status, type GrpcClient } from '@aio/grpc';
+import { createGrpcClient, Status, type GrpcClient } from '@aio/grpc';
 import type { RunningService } from '@aio/host';
+import { grpcFailure, startForTest, type ServiceUnderTest } from '@aio/host/testing';
 import { AliasMovedSchema, DeploymentChangedSchema, ModelCreatedSchema, ModelVersionCreatedSchema } from '@aio/proto/aio/registry/v1/events';
 import { RegistryService, UploadArtifactHeaderSchema, UploadArtifactRequestSchema } from '@aio/proto/aio/registry/v1/registry';
 import type { MessageInitShape } from '@bufbuild/protobuf';
-import { startTelemetry } from '@aio/telemetry';
-import mongoose from 'mongoose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadConfig } from '../src/config.js';
+import { loadConfig, type RegistryConfig } from '../src/config.js';
 import { startRegistry } from '../src/registry.app.js';
 
-const SECRET = randomUUID() + randomUUID();
 const artifactDir = await mkdtemp(path.join(tmpdir(), 'aio-registry-artifacts-'));
 const fixture = (name: string): Promise<Buffer> => readFile(new URL(`./fixtures/${name}`, import.meta.url));
 const sha256 = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex');
 const MAX_BYTES = 64 * 1024;
-const run = randomUUID().slice(0, 8);
-const env = {
-  ...process.env,
-  GRPC_PORT: '0',
-  HTTP_PORT: '0',
-  AIO_AUTH_SECRET: SECRET,
-  AIO_TOPIC_PREFIX: `test-${run}`,
-  AIO_DATABASE: `aio_registry_test_${run}`,
-  AIO_TELEMETRY_EXPORT: 'none',
-  AIO_ARTIFACT_DIR: artifactDir,
-  AIO_ARTIFACT_MAX_BYTES: String(MAX_BYTES),
-};
-const config = loadConfig(env);
 
 /** An UploadArtifact stream: the header, then the file in chunks of `chunkSize` bytes. */
 async function* uploadStream(bytes: Uint8Array, header: MessageInitShape<typeof UploadArtifactHeaderSchema> = {}, chunkSize = 40): AsyncGenerator<MessageInitShape<typeof UploadArtifactRequestSchema>> {
@@ -46,6 +30,7 @@ async function storedFiles(): Promise<string[]> {
   return entries.filter((e) => e.isFile()).map((e) => e.name);
 }
 
+let svc: ServiceUnderTest<RegistryConfig>;
 let running: RunningService;
 let admin: GrpcClient<typeof RegistryService>;
 let viewer: GrpcClient<typeof RegistryService>;
@@ -53,28 +38,24 @@ let subscriber: EventSubscriber;
 const events: { type: string; key: string | undefined; traceparent: string | undefined }[] = [];
 let eventArrived: () => void = () => undefined;
 
-async function token(roles: ('admin' | 'viewer')[]): Promise<string> {
-  return mintToken({ secret: SECRET, subject: `${roles[0]}-user`, roles, issuer: config.AIO_AUTH_ISSUER, audience: config.AIO_AUTH_AUDIENCE });
-}
+const token = (roles: ('admin' | 'viewer')[]): Promise<string> => svc.token(roles, `${roles[0]}-user`);
 
 /** Resolves once `n` registry events were consumed (woken by the handler, never by polling). */
 async function eventsSeen(n: number): Promise<void> {
   while (events.length < n) await new Promise<void>((resolve) => (eventArrived = resolve));
 }
 
-async function rejection(p: Promise<unknown>): Promise<GrpcError> {
-  const err = await p.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(GrpcError);
-  return err as GrpcError;
-}
+const rejection = grpcFailure;
 
 beforeAll(async () => {
-  const telemetry = await startTelemetry({ serviceName: 'registry-test', serviceVersion: 'test', export: 'none', logLevel: 'warn', logToStdout: false });
-  running = await startRegistry(config, telemetry, { handleSignals: false });
-  const address = `127.0.0.1:${running.grpcPort}`;
+  svc = await startForTest({
+    name: 'registry',
+    loadConfig,
+    start: startRegistry,
+    env: { AIO_ARTIFACT_DIR: artifactDir, AIO_ARTIFACT_MAX_BYTES: String(MAX_BYTES) },
+  });
+  running = svc.running;
+  const address = svc.grpcAddress;
   const [adminToken, viewerToken] = await Promise.all([token(['admin']), token(['viewer'])]);
   admin = createGrpcClient(RegistryService, address, { token: () => adminToken });
   viewer = createGrpcClient(RegistryService, address, { token: () => viewerToken });
@@ -83,9 +64,9 @@ beforeAll(async () => {
     eventArrived();
     return Promise.resolve();
   };
-  subscriber = await subscribe(createKafka({ brokers: [...config.KAFKA_BROKERS], clientId: `registry-test-${run}` }), {
-    groupId: `registry-test-${run}`,
-    topics: [`test-${run}.events.registry`],
+  subscriber = await subscribe(createKafka({ brokers: [...svc.config.KAFKA_BROKERS], clientId: `${svc.prefix}-observer` }), {
+    groupId: `${svc.prefix}-observer`,
+    topics: [`${svc.prefix}.events.registry`],
     fromBeginning: true,
     handlers: new EventHandlers()
       .on(ModelCreatedSchema, record('ModelCreated'))
@@ -99,10 +80,7 @@ afterAll(async () => {
   await subscriber?.stop();
   admin?.close();
   viewer?.close();
-  await running?.stop();
-  const conn = await mongoose.createConnection(config.MONGODB_URI, { dbName: env.AIO_DATABASE }).asPromise();
-  await conn.dropDatabase();
-  await conn.close();
+  await svc?.stop();
   await rm(artifactDir, { recursive: true, force: true });
 });
 
