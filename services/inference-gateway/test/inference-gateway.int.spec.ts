@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { mintToken } from '@aio/auth';
 import { createKafka, createPublisher, type EventPublisher } from '@aio/events';
-import { createGrpcClient, GrpcError, Status, type GrpcClient } from '@aio/grpc';
+import { createGrpcClient, Status, type GrpcClient } from '@aio/grpc';
 import { Platform, type RunningService } from '@aio/host';
+import { eventually, grpcFailure } from '@aio/host/testing';
 import { DeploymentChangedSchema, ModelCreatedSchema } from '@aio/proto/aio/registry/v1/events';
 import { GRPCInferenceService } from '@aio/proto/inference/grpc_service';
 import { startTelemetry } from '@aio/telemetry';
@@ -28,26 +28,8 @@ let token: string;
 let topic: string;
 let base: string;
 
-/** Waits for a condition with a deadline: `probe` answers undefined until it holds. */
-async function eventually<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(100);
-  }
-}
 
-async function failure(call: Promise<unknown>): Promise<GrpcError> {
-  try {
-    await call;
-  } catch (err) {
-    if (err instanceof GrpcError) return err;
-    throw err;
-  }
-  throw new Error('the call succeeded');
-}
+const failure = grpcFailure;
 
 const validInfer = { modelName: 'iris', inputs: [{ name: 'x', datatype: 'FP32', shape: [1n, 4n] }] };
 

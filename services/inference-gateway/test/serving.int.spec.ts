@@ -7,12 +7,12 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Readable } from 'node:stream';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { createArtifactStore } from '@aio/artifacts';
 import { isAllowed, mintToken, TokenVerifier } from '@aio/auth';
 import { createKafka, createPublisher, EventHandlers, subscribe, type EventPublisher, type EventSubscriber } from '@aio/events';
 import { createGrpcClient, createGrpcServer, GrpcError, Status, type GrpcClient, type GrpcServer, type ServiceImpl } from '@aio/grpc';
 import { Platform, type RunningService } from '@aio/host';
+import { eventually as waitFor, grpcFailure } from '@aio/host/testing';
 import { ModelBuilder } from '@aio/onnx';
 import { InferenceRecordSchema, Route, type InferenceRecord } from '@aio/proto/aio/gateway/v1/inference_log';
 import { DeploymentChangedSchema, AliasMovedSchema } from '@aio/proto/aio/registry/v1/events';
@@ -89,25 +89,9 @@ const records: InferenceRecord[] = [];
 const versions = new Map<number, ModelVersion>();
 const aliases = new Map<string, number>();
 
-async function eventually<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(100);
-  }
-}
+const eventually = <T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 60_000): Promise<T> => waitFor(what, probe, timeoutMs);
 
-async function failure(call: Promise<unknown>): Promise<GrpcError> {
-  try {
-    await call;
-  } catch (err) {
-    if (err instanceof GrpcError) return err;
-    throw err;
-  }
-  throw new Error('the call succeeded');
-}
+const failure = grpcFailure;
 
 let generation = 0;
 async function deploy(d: Pick<MessageInitShape<typeof DeploymentSchema>, 'target' | 'traffic'>): Promise<number> {

@@ -3,11 +3,11 @@
 // raise nothing, shifted ones raise DriftDetected naming the drifted feature, feedback joins into
 // accuracy, failures raise AlertRaised, and a restarted monitor still answers the last known health.
 import { randomUUID } from 'node:crypto';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { mintToken } from '@aio/auth';
 import { createKafka, createPublisher, EventHandlers, subscribe, type EventPublisher, type EventSubscriber } from '@aio/events';
 import { createGrpcClient, type GrpcClient } from '@aio/grpc';
 import { Platform, type RunningService } from '@aio/host';
+import { eventually as waitFor } from '@aio/host/testing';
 import { InferenceRecordSchema, LoggedTensorSchema, type LoggedTensor } from '@aio/proto/aio/gateway/v1/inference_log';
 import { AlertRaisedSchema, DriftDetectedSchema, type AlertRaised, type DriftDetected } from '@aio/proto/aio/monitor/v1/events';
 import { FeedbackSchema } from '@aio/proto/aio/monitor/v1/feedback';
@@ -39,16 +39,7 @@ let token: string;
 const drifts: DriftDetected[] = [];
 const alerts: AlertRaised[] = [];
 
-/** Waits for a condition with a deadline: `probe` answers undefined until it holds. */
-async function eventually<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(100);
-  }
-}
+const eventually = <T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 60_000): Promise<T> => waitFor(what, probe, timeoutMs);
 
 /** Deterministic normal draws (mulberry32 + Box-Muller), so every run sees the same numbers. */
 function normals(seed: number): () => number {

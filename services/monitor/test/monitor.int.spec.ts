@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { mintToken } from '@aio/auth';
 import { createKafka, createPublisher, type EventPublisher } from '@aio/events';
 import { createGrpcClient, GrpcError, Status, type GrpcClient } from '@aio/grpc';
 import { Platform, type RunningService } from '@aio/host';
+import { eventually } from '@aio/host/testing';
 import { MonitorService } from '@aio/proto/aio/monitor/v1/monitor';
 import { AliasMovedSchema, DeploymentChangedSchema, ModelCreatedSchema, ModelVersionCreatedSchema } from '@aio/proto/aio/registry/v1/events';
 import { startTelemetry } from '@aio/telemetry';
@@ -26,16 +26,6 @@ let client: GrpcClient<typeof MonitorService>;
 let token: string;
 let topic: string;
 
-/** Waits for a condition with a deadline: `probe` answers undefined until it holds. */
-async function eventually<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(100);
-  }
-}
 
 async function grpcCode(call: Promise<unknown>): Promise<Status | undefined> {
   try {
