@@ -41,21 +41,3 @@ export async function ensureMesh(): Promise<() => Promise<void>> {
 export function localSecret(): string {
   return readFileSync(path.join(ROOT, '.infra', 'auth-secret'), 'utf8').trim();
 }
-
-/** Waits for `probe` to return a value (not undefined), checking every `everyMs`, failing after `timeoutMs`. */
-export async function eventually<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 60_000, everyMs = 500): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let lastError: unknown;
-  for (;;) {
-    try {
-      const value = await probe();
-      if (value !== undefined) return value;
-    } catch (err) {
-      lastError = err;
-    }
-    if (Date.now() > deadline) {
-      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${lastError instanceof Error ? `: ${lastError.message}` : ''}`);
-    }
-    await new Promise((resolve) => setTimeout(resolve, everyMs));
-  }
-}

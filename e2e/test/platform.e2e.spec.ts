@@ -9,7 +9,11 @@ import { MonitorService } from '@aio/proto/aio/monitor/v1/monitor';
 import { GRPCInferenceService } from '@aio/proto/inference/grpc_service';
 import { RegistryService } from '@aio/proto/aio/registry/v1/registry';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { eventually, localSecret, SERVICES, type ServiceName } from './mesh.fixture.js';
+import { eventually as waitFor } from '@aio/host/testing';
+
+// Telemetry reaches OpenSearch in batches: give each wait a minute.
+const eventually = <T>(what: string, probe: () => Promise<T | undefined>): Promise<T> => waitFor(what, probe, 60_000, 500);
+import { localSecret, SERVICES, type ServiceName } from './mesh.fixture.js';
 
 const SEARCH_URL = (process.env.SEARCH_URL ?? 'http://127.0.0.1:9200').replace(/\/+$/, '');
 
