@@ -8,7 +8,9 @@ export const trainerEnvSpec = {
   AIO_DATABASE: str({ default: 'aio_trainer' }),
   // Where the registry answers: runs upload their model and register the version there.
   AIO_REGISTRY_ADDR: str({ default: '127.0.0.1:50051' }),
-  // A token for calling the registry when tokens come from an identity provider (JWKS); locally a
+  // Where ingestion answers: retrain policies ask it for a fresh dataset snapshot (CreateDatasetVersion).
+  AIO_INGESTION_ADDR: str({ default: '127.0.0.1:50052' }),
+  // A token for calling the registry and ingestion when tokens come from an identity provider (JWKS); locally a
   // short-lived service token is minted with AIO_AUTH_SECRET instead.
   AIO_SERVICE_TOKEN: secret({ optional: true }),
   // Rows a run loads from a dataset version export: the built-in trainers hold the dataset in memory.

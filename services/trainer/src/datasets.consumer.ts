@@ -1,8 +1,9 @@
 import { EventHandlers, type EventSubscriber } from '@aio/events';
 import { Platform } from '@aio/host';
-import { DatasetCreatedSchema, DatasetVersionCreatedSchema } from '@aio/proto/aio/ingestion/v1/events';
+import { DatasetCreatedSchema, DatasetVersionCreatedSchema, RecordBatchCommittedSchema } from '@aio/proto/aio/ingestion/v1/events';
 import { Inject, Injectable, type OnApplicationBootstrap } from '@nestjs/common';
 import { DatasetsService } from './datasets.service.js';
+import { PoliciesService } from './policies.service.js';
 
 /** Consumes the data events topic (durable dedup by event id; Platform stops it and commits on shutdown). */
 @Injectable()
@@ -12,6 +13,7 @@ export class DatasetsConsumer implements OnApplicationBootstrap {
   constructor(
     @Inject(Platform) private readonly platform: Platform,
     @Inject(DatasetsService) private readonly datasets: DatasetsService,
+    @Inject(PoliciesService) private readonly policies: PoliciesService,
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
@@ -22,7 +24,8 @@ export class DatasetsConsumer implements OnApplicationBootstrap {
       fromBeginning: true,
       handlers: new EventHandlers()
         .on(DatasetCreatedSchema, (event) => this.datasets.onDatasetCreated(event))
-        .on(DatasetVersionCreatedSchema, (event) => this.datasets.onDatasetVersionCreated(event)),
+        .on(DatasetVersionCreatedSchema, (event) => this.datasets.onDatasetVersionCreated(event))
+        .on(RecordBatchCommittedSchema, (event) => this.policies.onRecordBatchCommitted(event)),
     });
   }
 }

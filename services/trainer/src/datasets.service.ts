@@ -43,12 +43,20 @@ export class DatasetsService {
     if (version === undefined || version.dataset === '' || version.version === 0) {
       throw new Error(`DatasetVersionCreated ${event.id} carries no dataset version`);
     }
+    await this.recordVersion(version, event.id);
+  }
+
+  /**
+   * Records a dataset version; `source` is the event id, or the call that returned it (a retrain's own
+   * CreateDatasetVersion, recorded before its event arrives). Idempotent: keyed by dataset and version.
+   */
+  async recordVersion(version: DatasetVersion, source: string): Promise<void> {
     await this.versions.upsert({
       _id: `${version.dataset}:${version.version}`,
       dataset: version.dataset,
       version: version.version,
       data: toJson(DatasetVersionSchema, version) as JsonObject,
-      eventId: event.id,
+      eventId: source,
     });
     this.logger.info('dataset version available for training', { dataset: version.dataset, 'dataset.version': version.version, records: Number(version.recordCount) });
   }

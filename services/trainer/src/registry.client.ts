@@ -1,10 +1,17 @@
-import { mintToken, resolveAuthSecret } from '@aio/auth';
 import { createGrpcClient, GrpcError, Status, type GrpcClient } from '@aio/grpc';
 import type { ReferenceProfile } from '@aio/proto/aio/profile/v1/profile';
-import { RegistryService, UploadArtifactRequestSchema, type ModelVersion, type UploadArtifactRequest } from '@aio/proto/aio/registry/v1/registry';
+import {
+  DeploymentSchema,
+  RegistryService,
+  UploadArtifactRequestSchema,
+  type AliasChange,
+  type Deployment,
+  type ModelVersion,
+  type UploadArtifactRequest,
+} from '@aio/proto/aio/registry/v1/registry';
 import { create } from '@bufbuild/protobuf';
 import { Inject, Injectable, type OnApplicationShutdown } from '@nestjs/common';
-import type { TrainerConfig } from './config.js';
+import { serviceToken } from './service.token.js';
 import { TrainerSettings } from './trainer.settings.js';
 
 const CHUNK = 1024 * 1024;
@@ -50,6 +57,36 @@ export class RegistryClient implements OnApplicationShutdown {
     return version;
   }
 
+  /** The version the alias points at, or undefined when the model or the alias does not exist. */
+  async versionByAlias(model: string, alias: string): Promise<ModelVersion | undefined> {
+    try {
+      return (await this.client.getModelVersion({ model, selector: { case: 'alias', value: alias } })).version;
+    } catch (err) {
+      if (err instanceof GrpcError && err.code === Status.NOT_FOUND) return undefined;
+      throw err;
+    }
+  }
+
+  async setAlias(model: string, alias: string, version: number, reason: string): Promise<AliasChange | undefined> {
+    return (await this.client.setAlias({ model, alias, version, reason })).change;
+  }
+
+  /**
+   * Edits the model's deployment (a fresh one when it has none) and stores it only if nobody changed it
+   * in between (expected_generation), so batching and shadow settings made by people survive.
+   */
+  async updateDeployment(model: string, edit: (deployment: Deployment) => void): Promise<Deployment | undefined> {
+    let current: Deployment | undefined;
+    try {
+      current = (await this.client.getDeployment({ model })).deployment;
+    } catch (err) {
+      if (!(err instanceof GrpcError && err.code === Status.NOT_FOUND)) throw err;
+    }
+    const next = create(DeploymentSchema, current ?? { model });
+    edit(next);
+    return (await this.client.setDeployment({ deployment: next, expectedGeneration: current?.generation ?? 0 })).deployment;
+  }
+
   private async upload(bytes: Uint8Array, filename: string): Promise<string> {
     function* parts(): Iterable<UploadArtifactRequest> {
       yield create(UploadArtifactRequestSchema, { part: { case: 'header', value: { filename, format: 'onnx', expectedSize: BigInt(bytes.length) } } });
@@ -65,22 +102,6 @@ export class RegistryClient implements OnApplicationShutdown {
   onApplicationShutdown(): void {
     this.client.close();
   }
-}
-
-/** AIO_SERVICE_TOKEN when tokens come from an identity provider; locally a short-lived token minted with the HS256 secret. */
-let cached: { token: string; expires: number } | undefined;
-async function serviceToken(config: TrainerConfig): Promise<string> {
-  if (config.AIO_SERVICE_TOKEN) return config.AIO_SERVICE_TOKEN;
-  const secret = resolveAuthSecret(config.AIO_AUTH_SECRET);
-  if (secret === undefined) throw new Error('the trainer needs AIO_SERVICE_TOKEN (or AIO_AUTH_SECRET locally) to call the registry');
-  if (cached === undefined || cached.expires < Date.now() + 60_000) {
-    const ttlSeconds = 15 * 60;
-    cached = {
-      token: await mintToken({ secret, subject: 'trainer', roles: ['service'], issuer: config.AIO_AUTH_ISSUER, audience: config.AIO_AUTH_AUDIENCE, ttlSeconds }),
-      expires: Date.now() + ttlSeconds * 1000,
-    };
-  }
-  return cached.token;
 }
 
 async function* toAsync<T>(items: Iterable<T>): AsyncIterable<T> {

@@ -12,6 +12,7 @@ import { timestampFromDate } from '@bufbuild/protobuf/wkt';
 import { Inject, Injectable, type BeforeApplicationShutdown, type OnApplicationBootstrap } from '@nestjs/common';
 import { DatasetsService } from './datasets.service.js';
 import { featuresFromSchema, type DataRecord } from './engine/dataset.encoding.js';
+import { PromotionService } from './promotion.service.js';
 import { RegistryClient } from './registry.client.js';
 import { RunsRepository, type RunDoc } from './runs.repository.js';
 import { TrainerSettings } from './trainer.settings.js';
@@ -28,7 +29,7 @@ export function runOf(doc: RunDoc): TrainingRun {
 /**
  * Executes queued runs one at a time (each in a worker thread): load the dataset version's export,
  * train, upload the model to the registry and register the version with its metrics, lineage and
- * reference profile. Every state change and its TrainingRun* event are one write. A run interrupted by a
+ * reference profile, then the retrain policy's evaluation gate and promotion action. Every state change and its TrainingRun* event are one write. A run interrupted by a
  * shutdown goes back to the queue and starts again at the next start; nothing accepted is dropped.
  */
 @Injectable()
@@ -47,6 +48,7 @@ export class RunExecutor implements OnApplicationBootstrap, BeforeApplicationShu
     @Inject(RegistryClient) private readonly registry: RegistryClient,
     @Inject(Platform) private readonly platform: Platform,
     @Inject(TrainerSettings) private readonly settings: TrainerSettings,
+    @Inject(PromotionService) private readonly promotion: PromotionService,
   ) {
     this.logger = platform.options.telemetry.getLogger('trainer.runs');
     this.store = createArtifactStore({ dir: resolveArtifactDir(settings.config.AIO_ARTIFACT_DIR) });
@@ -154,6 +156,8 @@ export class RunExecutor implements OnApplicationBootstrap, BeforeApplicationShu
       run.state = RunState.SUCCEEDED;
       run.metrics = outcome.metrics;
       run.modelVersion = registered.version;
+      // The gate and the policy's action (when the model has a policy); its verdict rides on the SUCCEEDED write.
+      run.gateResult = await this.promotion.evaluate(run, registered.version);
       run.endTime = timestampFromDate(new Date());
       await this.runs.transition(id, [RUNNING], stateName(RunState.SUCCEEDED), toJson(TrainingRunSchema, run) as JsonObject, this.event(TrainingRunCompletedSchema, run, create(TrainingRunCompletedSchema, { run })));
       this.logger.info('run succeeded', { ...attrs, 'aio.version': registered.version });

@@ -16,6 +16,12 @@ import { TrainerSettings } from './trainer.settings.js';
 import { DatasetVersionsRepository } from './dataset-versions.repository.js';
 import { RegistryClient } from './registry.client.js';
 import { RunExecutor } from './run.executor.js';
+import { IngestionClient } from './ingestion.client.js';
+import { PoliciesConsumer } from './policies.consumer.js';
+import { PoliciesController } from './policies.controller.js';
+import { PoliciesRepository } from './policies.repository.js';
+import { PoliciesService } from './policies.service.js';
+import { PromotionService } from './promotion.service.js';
 
 /** Relays the TrainingRun* events written with each run state change. */
 @Injectable()
@@ -30,13 +36,13 @@ class RunsOutbox implements OnApplicationBootstrap {
   }
 }
 
-/** Starts the trainer: learns datasets from the data events topic, serves training runs over gRPC and REST. */
+/** Starts the trainer: learns datasets from the data events topic, serves training runs and retrain policies over gRPC and REST, retrains on drift and data volume. */
 export function startTrainer(config: TrainerConfig, telemetry: Telemetry, opts: { handleSignals?: boolean } = {}): Promise<RunningService> {
   return startPlatformService({
     name: 'trainer',
     config,
     telemetry,
-    controllers: [RunsController, DatasetsController],
+    controllers: [RunsController, DatasetsController, PoliciesController],
     providers: [
       { provide: TrainerSettings, useValue: new TrainerSettings(config) },
       DatasetsRepository,
@@ -47,6 +53,11 @@ export function startTrainer(config: TrainerConfig, telemetry: Telemetry, opts: 
       RunsRepository,
       RunExecutor,
       RunsService,
+      PoliciesRepository,
+      PromotionService,
+      IngestionClient,
+      PoliciesService,
+      PoliciesConsumer,
       RunsOutbox,
       TrainerGrpc,
     ],
