@@ -13,7 +13,7 @@ import {
   type Record as IngestRecord,
 } from '@aio/proto/aio/ingestion/v1/ingestion';
 import { RegistryService, ModelSchema, ModelVersionSchema, AliasChangeSchema } from '@aio/proto/aio/registry/v1/registry';
-import { RunState, TrainerService, TrainingRunSchema } from '@aio/proto/aio/trainer/v1/trainer';
+import { PromotionAction, RetrainPolicySchema, RunState, TrainerService, TrainingRunSchema } from '@aio/proto/aio/trainer/v1/trainer';
 import { GRPCInferenceService } from '@aio/proto/inference/grpc_service';
 import { create, fromJson, toJson, type JsonObject, type JsonValue } from '@bufbuild/protobuf';
 import { CliError, UsageError } from './cli.errors.js';
@@ -230,12 +230,7 @@ export const COMMANDS: Command[] = [
       const model = str(v, 'model');
       const trainer = str(v, 'trainer');
       if (!model || !trainer) throw new UsageError('--model and --trainer are required');
-      const hyperparameters: Record<string, string> = {};
-      for (const kv of (v['param'] as string[] | undefined) ?? []) {
-        const at = kv.indexOf('=');
-        if (at <= 0) throw new UsageError(`--param must be key=value, got "${kv}"`);
-        hyperparameters[kv.slice(0, at)] = kv.slice(at + 1);
-      }
+      const hyperparameters = params(v);
       const version = str(v, 'dataset-version');
       const { run } = await ctx.client(TrainerService, 'trainer').submitRun({
         model,
@@ -245,6 +240,59 @@ export const COMMANDS: Command[] = [
         hyperparameters,
       });
       ctx.print(run ? toJson(TrainingRunSchema, run) : null, () => `started run ${run?.id ?? '?'}`);
+    },
+  },
+  {
+    path: ['policy', 'set'],
+    args:
+      '<model> --dataset <name> --trainer <kind> --metric <name> [--lower-is-better] [--min-improvement <x>] --action promote|canary|challenger [--canary-weight <percent>] [--on-drift] [--on-records <n>] [--param key=value ...]',
+    summary: 'retrain a model on drift and/or new data, gate it against the champion, then promote / canary / set challenger',
+    options: {
+      dataset: { type: 'string' },
+      trainer: { type: 'string' },
+      metric: { type: 'string' },
+      'lower-is-better': { type: 'boolean' },
+      'min-improvement': { type: 'string' },
+      action: { type: 'string' },
+      'canary-weight': { type: 'string' },
+      'on-drift': { type: 'boolean' },
+      'on-records': { type: 'string' },
+      param: { type: 'string', multiple: true },
+    },
+    async run(ctx, p, v) {
+      need(p, 1, '<model>');
+      const actions: Record<string, PromotionAction> = { promote: PromotionAction.PROMOTE, canary: PromotionAction.CANARY, challenger: PromotionAction.SET_CHALLENGER };
+      const action = actions[str(v, 'action') ?? ''];
+      if (action === undefined) throw new UsageError('--action must be promote, canary or challenger');
+      const minImprovement = Number(str(v, 'min-improvement') ?? '0');
+      if (!Number.isFinite(minImprovement)) throw new UsageError('--min-improvement must be a number');
+      const records = str(v, 'on-records');
+      const weight = str(v, 'canary-weight');
+      const { policy } = await ctx.client(TrainerService, 'trainer').setRetrainPolicy({
+        policy: {
+          model: p[0],
+          dataset: str(v, 'dataset') ?? '',
+          trainer: str(v, 'trainer') ?? '',
+          hyperparameters: params(v),
+          onDrift: v['on-drift'] === true,
+          onNewRecords: records === undefined ? 0n : BigInt(uint(records, '--on-records')),
+          gate: { metric: str(v, 'metric') ?? '', higherIsBetter: v['lower-is-better'] !== true, minImprovement },
+          action,
+          canaryWeight: weight === undefined ? 0 : uint(weight, '--canary-weight'),
+        },
+      });
+      ctx.print(policy ? toJson(RetrainPolicySchema, policy) : null, () => `retrain policy of ${p[0]} set`);
+    },
+  },
+  {
+    path: ['policy', 'get'],
+    args: '<model>',
+    summary: "a model's retrain policy",
+    async run(ctx, p) {
+      need(p, 1, '<model>');
+      const { policy } = await ctx.client(TrainerService, 'trainer').getRetrainPolicy({ model: p[0] });
+      const json = policy ? toJson(RetrainPolicySchema, policy) : null;
+      ctx.print(json, () => JSON.stringify(json, null, 2));
     },
   },
   {
@@ -299,6 +347,17 @@ export const COMMANDS: Command[] = [
     },
   },
 ];
+
+/** Repeated `--param key=value` options as a map. */
+function params(values: Values): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const kv of (values['param'] as string[] | undefined) ?? []) {
+    const at = kv.indexOf('=');
+    if (at <= 0) throw new UsageError(`--param must be key=value, got "${kv}"`);
+    out[kv.slice(0, at)] = kv.slice(at + 1);
+  }
+  return out;
+}
 
 function parseRows(data: string | undefined): number[][] {
   if (data === undefined) throw new UsageError("--data '[[...], ...]' is required");
