@@ -6,9 +6,12 @@ import {
   GetDatasetResponseSchema,
   ListDatasetsRequestSchema,
   ListDatasetsResponseSchema,
+  UpdateDatasetRequestSchema,
+  UpdateDatasetResponseSchema,
 } from '@aio/proto/aio/ingestion/v1/ingestion';
 import { create, type JsonValue } from '@bufbuild/protobuf';
-import { Body, Controller, Get, HttpCode, Inject, Param, Post, Query, Req } from '@nestjs/common';
+import { invalidArgument } from '@aio/grpc';
+import { Body, Controller, Get, HttpCode, Inject, Param, Patch, Post, Query, Req } from '@nestjs/common';
 import { DatasetsService } from './datasets.service.js';
 
 /** REST over the same DatasetsService as gRPC; bodies are the generated messages in protobuf JSON (proto field names). */
@@ -35,5 +38,13 @@ export class DatasetsController {
   @Permission('datasets:read')
   async get(@Param('name') name: string): Promise<JsonValue> {
     return toRestJson(GetDatasetResponseSchema, create(GetDatasetResponseSchema, { dataset: await this.datasets.get(name) }));
+  }
+
+  @Patch(':name')
+  @Permission('datasets:write')
+  async update(@Param('name') name: string, @Body() body: unknown): Promise<JsonValue> {
+    if (typeof body !== 'object' || body === null || Array.isArray(body)) throw invalidArgument('body', 'must be a JSON object');
+    const dataset = await this.datasets.update(fromRestJson(UpdateDatasetRequestSchema, { ...body, name }));
+    return toRestJson(UpdateDatasetResponseSchema, create(UpdateDatasetResponseSchema, { dataset }));
   }
 }

@@ -1,6 +1,6 @@
 import { Platform } from '@aio/host';
-import { outboxField, withOutboxOnCreate, type OutboxEntry } from '@aio/mongo';
-import { DatasetCreatedSchema } from '@aio/proto/aio/ingestion/v1/events';
+import { outboxField, withOutbox, withOutboxOnCreate, type OutboxEntry } from '@aio/mongo';
+import { DatasetCreatedSchema, DatasetSchemaUpdatedSchema, DatasetVersionCreatedSchema, RecordBatchCommittedSchema } from '@aio/proto/aio/ingestion/v1/events';
 import { Inject, Injectable, type OnApplicationBootstrap } from '@nestjs/common';
 import { Schema, type Model } from 'mongoose';
 
@@ -8,13 +8,45 @@ import { Schema, type Model } from 'mongoose';
 export interface DatasetDoc {
   _id: string;
   data: Record<string, unknown>;
+  /** Intake state; absent until the first batch. */
+  intake?: IntakeState;
   outbox?: OutboxEntry[];
+}
+
+/** Counters and positions of intake, kept on the dataset document so a batch's effect and its event are one write. */
+export interface IntakeState {
+  /** Highest ingest sequence number handed out; records carry theirs. */
+  seq?: number;
+  accepted?: number;
+  rejected?: number;
+  duplicates?: number;
+  /** Accepted since the latest version's watermark was taken. */
+  sinceVersion?: number;
+  /** Per partition of aio.ingest.<dataset> (`p<n>`): the highest offset whose batch is fully counted. */
+  kafka?: Record<string, number>;
+}
+
+export interface BatchCounts {
+  accepted: number;
+  rejected: number;
+  duplicates: number;
+}
+
+/** Totals after a batch, for its RecordBatchCommitted event. */
+export interface BatchTotals {
+  accepted: number;
+  sinceVersion: number;
+}
+
+export interface KafkaPosition {
+  partition: number;
+  offset: number;
 }
 
 const COLLECTION = 'datasets';
 
 const datasetSchema = new Schema<DatasetDoc>(
-  { _id: String, data: { type: Schema.Types.Mixed, required: true }, outbox: outboxField },
+  { _id: String, data: { type: Schema.Types.Mixed, required: true }, intake: { type: Schema.Types.Mixed }, outbox: outboxField },
   { collection: COLLECTION, versionKey: false, minimize: false },
 );
 
@@ -28,7 +60,17 @@ export class DatasetsRepository implements OnApplicationBootstrap {
   }
 
   onApplicationBootstrap(): void {
-    this.platform.startOutbox([this.datasets], [DatasetCreatedSchema]);
+    this.platform.startOutbox(
+      [this.datasets, ...this.extraOutboxSources],
+      [DatasetCreatedSchema, RecordBatchCommittedSchema, DatasetVersionCreatedSchema, DatasetSchemaUpdatedSchema],
+    );
+  }
+
+  /** Other collections of this service whose documents carry outbox entries (one relay per service). */
+  private readonly extraOutboxSources: Model<never>[] = [];
+
+  relayOutboxOf(model: Model<never>): void {
+    this.extraOutboxSources.push(model);
   }
 
   /** Inserts the dataset and its DatasetCreated entry in one write; false when the name is taken. */
@@ -41,8 +83,91 @@ export class DatasetsRepository implements OnApplicationBootstrap {
     return inserted;
   }
 
+  /**
+   * Hands out `count` consecutive ingest sequence numbers; null when the dataset does not exist.
+   * Serialised per collection: FerretDB loses concurrent updates of one document.
+   */
+  allocate(name: string, count: number): Promise<{ first: number; last: number } | null> {
+    return this.platform.locks.run(COLLECTION, async () => {
+      const doc = await this.datasets.collection.findOneAndUpdate(
+        { _id: name } as never,
+        { $inc: { 'intake.seq': count } },
+        // No projection: FerretDB 1.24's findAndModify does not implement `fields`.
+        { returnDocument: 'after' },
+      );
+      const last = (doc as { intake?: IntakeState } | null)?.intake?.seq;
+      return last === undefined ? null : { first: last - count + 1, last };
+    });
+  }
+
+  /** Intake state of one dataset (undefined fields: nothing ingested yet); null when it does not exist. */
+  async intake(name: string): Promise<IntakeState | null> {
+    const doc = await this.datasets.findById(name, { intake: 1 }).lean<Pick<DatasetDoc, 'intake'>>().exec();
+    return doc === null ? null : (doc.intake ?? {});
+  }
+
+  /**
+   * Adds a batch's counts, moves the Kafka position (when the batch came from Kafka) and queues its
+   * event, in one write: after a crash either all of it happened or none did.
+   */
+  async commitBatch(
+    name: string,
+    counts: BatchCounts,
+    kafka: KafkaPosition | undefined,
+    event: (totals: BatchTotals) => OutboxEntry | undefined,
+  ): Promise<BatchTotals> {
+    const totals = await this.platform.locks.run(COLLECTION, async () => {
+      const intake = (await this.intake(name)) ?? {};
+      const after = { accepted: (intake.accepted ?? 0) + counts.accepted, sinceVersion: (intake.sinceVersion ?? 0) + counts.accepted };
+      const update: Record<string, unknown> = {
+        $inc: { 'intake.accepted': counts.accepted, 'intake.rejected': counts.rejected, 'intake.duplicates': counts.duplicates, 'intake.sinceVersion': counts.accepted },
+      };
+      if (kafka !== undefined) update['$max'] = { [`intake.kafka.p${kafka.partition}`]: kafka.offset };
+      const entry = event(after);
+      await this.datasets.collection.updateOne({ _id: name } as never, entry === undefined ? update : withOutbox(update, entry));
+      return after;
+    });
+    if (counts.accepted > 0) this.platform.nudgeOutbox();
+    return totals;
+  }
+
+  /** Takes a version's watermark: the highest sequence number handed out so far; restarts the since-version count. */
+  sealWatermark(name: string): Promise<number> {
+    return this.platform.locks.run(COLLECTION, async () => {
+      const seq = (await this.intake(name))?.seq ?? 0;
+      await this.datasets.collection.updateOne({ _id: name } as never, { $set: { 'intake.sinceVersion': 0 } });
+      return seq;
+    });
+  }
+
+  /** Records the newest version number on the dataset (never lowers it). */
+  async setLatestVersion(name: string, version: number): Promise<void> {
+    await this.platform.locks.run(COLLECTION, () => this.datasets.collection.updateOne({ _id: name } as never, { $max: { 'data.latestVersion': version } }));
+  }
+
+  /**
+   * Replaces the dataset's definition if it is still `expected` (the caller checked compatibility
+   * against it); false when someone changed it meanwhile.
+   */
+  async replaceData(name: string, expected: Record<string, unknown>, data: Record<string, unknown>, event: OutboxEntry): Promise<boolean> {
+    const replaced = await this.platform.locks.run(COLLECTION, async () => {
+      const current = await this.find(name);
+      if (current === null || JSON.stringify(current.data) !== JSON.stringify(expected)) return false;
+      await this.datasets.collection.updateOne({ _id: name } as never, withOutbox({ $set: { data } }, event));
+      return true;
+    });
+    if (replaced) this.platform.nudgeOutbox();
+    return replaced;
+  }
+
   find(name: string): Promise<DatasetDoc | null> {
     return this.datasets.findById(name, { outbox: 0 }).lean<DatasetDoc>().exec();
+  }
+
+  /** Every dataset name (intake starts a consumer per dataset). */
+  async names(): Promise<string[]> {
+    const docs = await this.datasets.find({}, { _id: 1 }).lean<{ _id: string }[]>().exec();
+    return docs.map((d) => d._id);
   }
 
   /** Datasets ordered by name, starting after `after`. */

@@ -1,12 +1,13 @@
 import type { Platform } from '@aio/host';
 import { GrpcError, Status } from '@aio/grpc';
 import type { OutboxEntry } from '@aio/mongo';
-import { DatasetCreatedSchema } from '@aio/proto/aio/ingestion/v1/events';
-import { CreateDatasetRequestSchema, FieldType, ListDatasetsRequestSchema } from '@aio/proto/aio/ingestion/v1/ingestion';
+import { DatasetCreatedSchema, DatasetSchemaUpdatedSchema } from '@aio/proto/aio/ingestion/v1/events';
+import { CreateDatasetRequestSchema, FieldType, ListDatasetsRequestSchema, UpdateDatasetRequestSchema } from '@aio/proto/aio/ingestion/v1/ingestion';
 import { create, fromBinary } from '@bufbuild/protobuf';
 import { describe, expect, it } from 'vitest';
 import type { DatasetDoc, DatasetsRepository } from './datasets.repository.js';
 import { DatasetsService } from './datasets.service.js';
+import type { IntakeConsumers } from './intake.consumer.js';
 
 /** The repository's contract, in memory. */
 class FakeRepository {
@@ -19,6 +20,12 @@ class FakeRepository {
   find(name: string): Promise<DatasetDoc | null> {
     return Promise.resolve(this.docs.get(name) ?? null);
   }
+  replaceData(name: string, expected: Record<string, unknown>, data: Record<string, unknown>, event: OutboxEntry): Promise<boolean> {
+    const doc = this.docs.get(name);
+    if (doc === undefined || JSON.stringify(doc.data) !== JSON.stringify(expected)) return Promise.resolve(false);
+    this.docs.set(name, { ...doc, data, outbox: [...(doc.outbox ?? []), event] });
+    return Promise.resolve(true);
+  }
   list(after: string | undefined, limit: number): Promise<DatasetDoc[]> {
     const names = [...this.docs.keys()].sort().filter((n) => after === undefined || n > after);
     return Promise.resolve(names.slice(0, limit).map((n) => this.docs.get(n) as DatasetDoc));
@@ -28,9 +35,23 @@ class FakeRepository {
 const silent = { debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined };
 const platform = { topics: { dataEvents: 'aio.events.data' }, logger: silent } as unknown as Platform;
 
-function service(): { svc: DatasetsService; repo: FakeRepository } {
+/** Intake topics and consumers are exercised by the integration test; here they only record calls. */
+class FakeIntake {
+  readonly calls: string[] = [];
+  ensureTopics(name: string): Promise<void> {
+    this.calls.push(`topics ${name}`);
+    return Promise.resolve();
+  }
+  start(name: string): Promise<void> {
+    this.calls.push(`start ${name}`);
+    return Promise.resolve();
+  }
+}
+
+function service(): { svc: DatasetsService; repo: FakeRepository; intake: FakeIntake } {
   const repo = new FakeRepository();
-  return { svc: new DatasetsService(repo as unknown as DatasetsRepository, platform), repo };
+  const intake = new FakeIntake();
+  return { svc: new DatasetsService(repo as unknown as DatasetsRepository, platform, intake as unknown as IntakeConsumers), repo, intake };
 }
 
 const request = (name: string) => create(CreateDatasetRequestSchema, { name, schema: { fields: [{ name: 'x', type: FieldType.FLOAT }] } });
@@ -46,6 +67,37 @@ describe('DatasetsService', () => {
     expect(event.dataset?.name).toBe('iris');
     expect(event.dataset?.createTime).toEqual(dataset.createTime);
     expect(await svc.get('iris')).toEqual(dataset);
+  });
+
+  it('creates the intake topics before the dataset exists and starts its consumer after', async () => {
+    const { svc, intake } = service();
+    await svc.create(request('iris'), 'alice');
+    expect(intake.calls).toEqual(['topics iris', 'start iris']);
+    await expect(svc.create(request('Bad'), 'alice')).rejects.toMatchObject({ code: Status.INVALID_ARGUMENT });
+    expect(intake.calls).toHaveLength(2);
+  });
+
+  it('updates a schema compatibly (new schema version, DatasetSchemaUpdated) and refuses an incompatible change naming the field', async () => {
+    const { svc, repo } = service();
+    await svc.create(request('iris'), 'alice');
+    const widened = await svc.update(
+      create(UpdateDatasetRequestSchema, {
+        name: 'iris',
+        schema: { fields: [{ name: 'x', type: FieldType.FLOAT }, { name: 'y', type: FieldType.BOOL }] },
+      }),
+    );
+    expect(widened.schemaVersion).toBe(2);
+    expect(widened.schema?.fields.map((f) => f.name)).toEqual(['x', 'y']);
+    const entry = repo.docs.get('iris')?.outbox?.[1];
+    expect(entry?.type).toBe('aio.ingestion.v1.DatasetSchemaUpdated');
+    expect(fromBinary(DatasetSchemaUpdatedSchema, entry?.payload ?? new Uint8Array()).previousSchemaVersion).toBe(1);
+    expect((await svc.get('iris')).schemaVersion).toBe(2);
+    await expect(
+      svc.update(create(UpdateDatasetRequestSchema, { name: 'iris', schema: { fields: [{ name: 'x', type: FieldType.INT }] } })),
+    ).rejects.toMatchObject({ code: Status.FAILED_PRECONDITION, message: 'schema.fields: "x" cannot change type from FLOAT to INT' });
+    const same = await svc.update(create(UpdateDatasetRequestSchema, { name: 'iris', schema: widened.schema, description: 'now described' }));
+    expect(same).toMatchObject({ schemaVersion: 2, description: 'now described' });
+    await expect(svc.update(create(UpdateDatasetRequestSchema, { name: 'wine', schema: widened.schema }))).rejects.toMatchObject({ code: Status.NOT_FOUND });
   });
 
   it('answers ALREADY_EXISTS for a taken name and NOT_FOUND for an unknown one', async () => {

@@ -1,21 +1,29 @@
-import { GrpcError, Status, type ServiceImpl } from '@aio/grpc';
+import { type ServiceImpl } from '@aio/grpc';
 import { IngestionService } from '@aio/proto/aio/ingestion/v1/ingestion';
 import { Inject, Injectable } from '@nestjs/common';
 import { DatasetsService } from './datasets.service.js';
+import { IntakeService } from './intake.service.js';
+import { ingestStream } from './records.stream.js';
+import { VersionsService } from './versions.service.js';
 
-/** aio.ingestion.v1.IngestionService: thin handlers over DatasetsService. */
+/** aio.ingestion.v1.IngestionService: thin handlers over the services. */
 @Injectable()
 export class IngestionGrpc {
-  constructor(@Inject(DatasetsService) private readonly datasets: DatasetsService) {}
+  constructor(
+    @Inject(DatasetsService) private readonly datasets: DatasetsService,
+    @Inject(IntakeService) private readonly intake: IntakeService,
+    @Inject(VersionsService) private readonly versions: VersionsService,
+  ) {}
 
   impl(): ServiceImpl<typeof IngestionService> {
     return {
       createDataset: async (req, ctx) => ({ dataset: await this.datasets.create(req, ctx.principal?.subject ?? '') }),
       getDataset: async (req) => ({ dataset: await this.datasets.get(req.name) }),
       listDatasets: (req) => this.datasets.list(req),
-      ingestRecords: () => Promise.reject(new GrpcError(Status.UNIMPLEMENTED, 'IngestRecords arrives with the model lifecycle loop (issue #3)')),
-      createDatasetVersion: () =>
-        Promise.reject(new GrpcError(Status.UNIMPLEMENTED, 'CreateDatasetVersion arrives with the model lifecycle loop (issue #3)')),
+      updateDataset: async (req) => ({ dataset: await this.datasets.update(req) }),
+      ingestRecords: async (requests) => (await ingestStream(this.intake, requests)).response(),
+      createDatasetVersion: async (req, ctx) => ({ version: await this.versions.create(req, ctx.principal?.subject ?? '') }),
+      listDatasetVersions: (req) => this.versions.list(req),
     };
   }
 }
