@@ -1,4 +1,4 @@
-import { createGrpcServer, GrpcError, Status, type GrpcServer, type ServiceImpl } from '@aio/grpc';
+import { createGrpcServer, GrpcError, Status, withUnimplemented, type GrpcServer, type ServiceImpl } from '@aio/grpc';
 import { RegistryService } from '@aio/proto/aio/registry/v1/registry';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from './cli.runner.js';
@@ -18,9 +18,7 @@ beforeAll(async () => {
     },
     createModel: (req) => Promise.reject(new GrpcError(Status.ALREADY_EXISTS, `model "${req.name}" already exists`)),
   };
-  const unimplemented = (): Promise<never> => Promise.reject(new GrpcError(Status.UNIMPLEMENTED, 'not in this test'));
-  const full = Object.fromEntries(Object.keys(RegistryService.method).map((m) => [m, impl[m as keyof typeof impl] ?? unimplemented]));
-  server.add(RegistryService, full as ServiceImpl<typeof RegistryService>);
+  server.add(RegistryService, withUnimplemented(RegistryService, impl));
   const port = await server.start('127.0.0.1', 0);
   env = { AIO_REGISTRY_ADDR: `127.0.0.1:${port}`, AIO_TOKEN: 'token-from-env' };
 });

@@ -41,3 +41,4 @@ export {
 export { HealthStatuses } from './health.service.js';
 export { metadataGetter, metadataSetter } from './trace.metadata.js';
 export { methodPath, rawServiceDefinition, serviceDefinition } from './service.definition.js';
+export { withUnimplemented } from './partial.impl.js';

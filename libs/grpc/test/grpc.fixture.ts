@@ -8,6 +8,7 @@ import type { CallContext, ServiceImpl } from '../src/call.context.js';
 import { createGrpcClient, type GrpcClient, type GrpcClientOptions } from '../src/grpc.client.js';
 import { GrpcError, invalidArgument, notFound, Status } from '../src/grpc.error.js';
 import { createGrpcServer, type GrpcServer, type GrpcServerOptions } from '../src/grpc.server.js';
+import { withUnimplemented } from '../src/partial.impl.js';
 import type { DescService } from '@bufbuild/protobuf';
 
 /** Lets a test wait for a handler to reach a point (no sleeps). */
@@ -67,31 +68,14 @@ export function registryImpl(probe: RegistryProbe): Partial<ServiceImpl<typeof R
 }
 
 export function fullRegistryImpl(probe: RegistryProbe): ServiceImpl<typeof RegistryService> {
-  const unimplemented = (): Promise<never> => Promise.reject(new GrpcError(Status.UNIMPLEMENTED, 'not in this test'));
-  return {
-    createModel: unimplemented,
-    getModel: unimplemented,
-    listModels: unimplemented,
-    createModelVersion: unimplemented,
-    getModelVersion: unimplemented,
-    listModelVersions: unimplemented,
-    setAlias: unimplemented,
-    getAliasHistory: unimplemented,
-    setDeployment: unimplemented,
-    getDeployment: unimplemented,
-    ...registryImpl(probe),
-  };
+  return withUnimplemented(RegistryService, registryImpl(probe));
 }
 
 export function newProbe(): RegistryProbe {
   return { slowStarted: signal(), slowRelease: signal(), aborted: signal<unknown>(), hangStarted: signal(), subjects: [], headers: [] };
 }
 
-export const ingestionImpl: ServiceImpl<typeof IngestionService> = {
-  createDataset: () => Promise.reject(new GrpcError(Status.UNIMPLEMENTED, 'not in this test')),
-  getDataset: () => Promise.reject(new GrpcError(Status.UNIMPLEMENTED, 'not in this test')),
-  listDatasets: () => Promise.reject(new GrpcError(Status.UNIMPLEMENTED, 'not in this test')),
-  createDatasetVersion: () => Promise.reject(new GrpcError(Status.UNIMPLEMENTED, 'not in this test')),
+export const ingestionImpl: ServiceImpl<typeof IngestionService> = withUnimplemented(IngestionService, {
   ingestRecords: async (requests) => {
     let accepted = 0n;
     let rejected = 0n;
@@ -103,7 +87,7 @@ export const ingestionImpl: ServiceImpl<typeof IngestionService> = {
     }
     return { accepted, rejected };
   },
-};
+});
 
 export const inferenceImpl: Partial<ServiceImpl<typeof GRPCInferenceService>> = {
   serverLive: () => Promise.resolve({ live: true }),

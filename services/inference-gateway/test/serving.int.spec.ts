@@ -10,7 +10,7 @@ import { Readable } from 'node:stream';
 import { createArtifactStore } from '@aio/artifacts';
 import { isAllowed, mintToken, TokenVerifier } from '@aio/auth';
 import { createKafka, createPublisher, EventHandlers, subscribe, type EventPublisher, type EventSubscriber } from '@aio/events';
-import { createGrpcClient, createGrpcServer, GrpcError, Status, type GrpcClient, type GrpcServer, type ServiceImpl } from '@aio/grpc';
+import { createGrpcClient, createGrpcServer, GrpcError, Status, type GrpcClient, type GrpcServer, withUnimplemented } from '@aio/grpc';
 import { Platform, type RunningService } from '@aio/host';
 import { eventually as waitFor, grpcFailure } from '@aio/host/testing';
 import { ModelBuilder } from '@aio/onnx';
@@ -156,18 +156,18 @@ beforeAll(async () => {
   aliases.set('champion', 1);
 
   // The registry, as far as the gateway uses it: GetModelVersion by number or alias, behind real token checks.
-  const unimplemented = () => Promise.reject(new GrpcError(Status.UNIMPLEMENTED, 'not part of this test'));
   registry = createGrpcServer({ auth: { verifier: TokenVerifier.fromOptions({ secret, issuer: 'aio-local', audience: 'aio' }), authorize: isAllowed } });
-  const others = Object.fromEntries(Object.keys(RegistryService.method).map((m) => [m, unimplemented])) as unknown as ServiceImpl<typeof RegistryService>;
-  registry.add(RegistryService, {
-    ...others,
+  registry.add(
+    RegistryService,
+    withUnimplemented(RegistryService, {
     getModelVersion: (req) => {
       const number = req.selector.case === 'alias' ? aliases.get(req.selector.value) : req.selector.value;
       const version = number === undefined ? undefined : versions.get(number);
       if (req.model !== 'iris' || version === undefined) return Promise.reject(new GrpcError(Status.NOT_FOUND, `no such version of ${req.model}`));
       return Promise.resolve({ version });
     },
-  });
+    }),
+  );
   const registryPort = await registry.start('127.0.0.1', 0);
 
   const config = loadConfig({

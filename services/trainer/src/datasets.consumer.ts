@@ -1,6 +1,6 @@
 import { EventHandlers, type EventSubscriber } from '@aio/events';
 import { Platform } from '@aio/host';
-import { DatasetCreatedSchema, DatasetVersionCreatedSchema, RecordBatchCommittedSchema } from '@aio/proto/aio/ingestion/v1/events';
+import { DatasetCreatedSchema, DatasetSchemaUpdatedSchema, DatasetVersionCreatedSchema, RecordBatchCommittedSchema } from '@aio/proto/aio/ingestion/v1/events';
 import { Inject, Injectable, type OnApplicationBootstrap } from '@nestjs/common';
 import { DatasetsService } from './datasets.service.js';
 import { PoliciesService } from './policies.service.js';
@@ -25,6 +25,7 @@ export class DatasetsConsumer implements OnApplicationBootstrap {
       handlers: new EventHandlers()
         .on(DatasetCreatedSchema, (event) => this.datasets.onDatasetCreated(event))
         .on(DatasetVersionCreatedSchema, (event) => this.datasets.onDatasetVersionCreated(event))
+        .on(DatasetSchemaUpdatedSchema, (event) => this.datasets.onDatasetSchemaUpdated(event))
         .on(RecordBatchCommittedSchema, (event) => this.policies.onRecordBatchCommitted(event)),
     });
   }

@@ -1,5 +1,5 @@
 import { decodePageToken, encodePageToken, pageSize, Platform } from '@aio/host';
-import { DatasetCreatedSchema, DatasetVersionCreatedSchema } from '@aio/proto/aio/ingestion/v1/events';
+import { DatasetCreatedSchema, DatasetSchemaUpdatedSchema, DatasetVersionCreatedSchema } from '@aio/proto/aio/ingestion/v1/events';
 import { DatasetSchema$, DatasetVersionSchema, type Dataset, type DatasetVersion, type ListDatasetsRequest, type ListDatasetsResponse } from '@aio/proto/aio/ingestion/v1/ingestion';
 import type { EventEnvelope } from '@aio/events';
 import { fromJson, toJson, type JsonObject } from '@bufbuild/protobuf';
@@ -22,19 +22,22 @@ export class DatasetsService {
   }
 
   /** Handles one DatasetCreated; idempotent (keyed by dataset name), so redelivery is harmless. */
-  async onDatasetCreated(event: EventEnvelope<typeof DatasetCreatedSchema>): Promise<void> {
-    const dataset = event.message.dataset;
+  onDatasetCreated(event: EventEnvelope<typeof DatasetCreatedSchema>): Promise<void> {
+    return this.record(event.message.dataset, event.id, 'DatasetCreated', 'dataset available for training');
+  }
+
+  /** A compatible schema change: the trainer trains on the new schema from now on. */
+  onDatasetSchemaUpdated(event: EventEnvelope<typeof DatasetSchemaUpdatedSchema>): Promise<void> {
+    return this.record(event.message.dataset, event.id, 'DatasetSchemaUpdated', 'dataset schema updated');
+  }
+
+  private async record(dataset: Dataset | undefined, eventId: string, type: string, message: string): Promise<void> {
     if (dataset === undefined || dataset.name === '') {
       // Nothing to record, and retrying cannot fix the payload: the subscriber parks it in the DLQ.
-      throw new Error(`DatasetCreated ${event.id} carries no dataset name`);
+      throw new Error(`${type} ${eventId} carries no dataset name`);
     }
-    await this.repository.upsert({
-      _id: dataset.name,
-      data: toJson(DatasetSchema$, dataset) as JsonObject,
-      eventId: event.id,
-      receivedAt: new Date(),
-    });
-    this.logger.info('dataset available for training', { dataset: dataset.name, 'event.id': event.id });
+    await this.repository.upsert({ _id: dataset.name, data: toJson(DatasetSchema$, dataset) as JsonObject, eventId, receivedAt: new Date() });
+    this.logger.info(message, { dataset: dataset.name, 'event.id': eventId });
   }
 
   /** Handles one DatasetVersionCreated: the snapshot (and its export) becomes trainable. Idempotent. */

@@ -11,7 +11,7 @@ import path from 'node:path';
 import { Readable } from 'node:stream';
 import { createArtifactStore } from '@aio/artifacts';
 import { createKafka, createPublisher, type EventPublisher } from '@aio/events';
-import { createGrpcClient, createGrpcServer, GrpcError, Status, type GrpcClient, type GrpcServer, type ServiceImpl } from '@aio/grpc';
+import { createGrpcClient, createGrpcServer, GrpcError, Status, type GrpcClient, type GrpcServer, type ServiceImpl, withUnimplemented } from '@aio/grpc';
 import { eventually, grpcFailure, startForTest, type ServiceUnderTest } from '@aio/host/testing';
 import { DatasetCreatedSchema, RecordBatchCommittedSchema } from '@aio/proto/aio/ingestion/v1/events';
 import { DatasetSchemaSchema, FieldType, IngestionService, type CreateDatasetVersionRequest, type DatasetVersion } from '@aio/proto/aio/ingestion/v1/ingestion';
@@ -46,8 +46,7 @@ let client: GrpcClient<typeof TrainerService>;
 let publisher: EventPublisher;
 
 function serve<S extends typeof RegistryService | typeof IngestionService>(server: GrpcServer, service: S, impl: Partial<ServiceImpl<S>>): void {
-  const unimplemented = (): Promise<never> => Promise.reject(new GrpcError(Status.UNIMPLEMENTED, 'not in this test'));
-  server.add(service, Object.fromEntries(Object.keys(service.method).map((m) => [m, impl[m as keyof typeof impl] ?? unimplemented])) as ServiceImpl<S>);
+  server.add(service, withUnimplemented(service, impl));
 }
 
 function startFakeRegistry(): Promise<number> {

@@ -10,7 +10,7 @@ import { Readable } from 'node:stream';
 import { createArtifactStore } from '@aio/artifacts';
 import { mintToken } from '@aio/auth';
 import { createKafka, createPublisher, EventHandlers, subscribe, type EventPublisher, type EventSubscriber } from '@aio/events';
-import { createGrpcClient, createGrpcServer, GrpcError, Status, type GrpcClient, type GrpcServer, type ServiceImpl } from '@aio/grpc';
+import { createGrpcClient, createGrpcServer, Status, type GrpcClient, type GrpcServer, type ServiceImpl, withUnimplemented } from '@aio/grpc';
 import type { RunningService } from '@aio/host';
 import { DatasetCreatedSchema, DatasetVersionCreatedSchema } from '@aio/proto/aio/ingestion/v1/events';
 import { DatasetSchemaSchema, FieldType } from '@aio/proto/aio/ingestion/v1/ingestion';
@@ -60,8 +60,7 @@ function startFakeRegistry(): Promise<number> {
       return Promise.resolve({ version: { model: req.model, version: versions.length, artifactSha256: req.artifactSha256 } });
     },
   };
-  const unimplemented = (): Promise<never> => Promise.reject(new GrpcError(Status.UNIMPLEMENTED, 'not in this test'));
-  registry.add(RegistryService, Object.fromEntries(Object.keys(RegistryService.method).map((m) => [m, impl[m as keyof typeof impl] ?? unimplemented])) as ServiceImpl<typeof RegistryService>);
+  registry.add(RegistryService, withUnimplemented(RegistryService, impl));
   return registry.start('127.0.0.1', 0);
 }
 
