@@ -18,6 +18,7 @@ import { GRPCInferenceService } from '@aio/proto/inference/grpc_service';
 import { create, fromJson, toJson, type JsonObject, type JsonValue } from '@bufbuild/protobuf';
 import { CliError, UsageError } from './cli.errors.js';
 import { table, type CliContext } from './cli.context.js';
+import { runLifecycleScenario } from './demo.scenario.js';
 import { tailTopic } from './tail.command.js';
 
 type Values = Record<string, string | boolean | string[] | undefined>;
@@ -332,6 +333,24 @@ export const COMMANDS: Command[] = [
       need(p, 1, '<topic>');
       const limit = str(v, 'limit');
       await tailTopic(ctx, p[0] ?? '', { fromBeginning: v['from-beginning'] === true, limit: limit === undefined ? undefined : uint(limit, '--limit') });
+    },
+  },
+  {
+    path: ['demo'],
+    args: '',
+    summary: 'run the whole model lifecycle loop on the running platform, step by step (a few minutes at most)',
+    async run(ctx) {
+      const started = Date.now();
+      const result = await runLifecycleScenario(ctx, { step: (line) => ctx.output.err(line), searchUrl: (ctx.env['SEARCH_URL'] ?? 'http://127.0.0.1:9200').replace(/\/+$/, '') });
+      ctx.print(
+        { ...result, firstRun: toJson(TrainingRunSchema, result.firstRun), retrainRun: toJson(TrainingRunSchema, result.retrainRun) },
+        () =>
+          [
+            `done in ${Math.round((Date.now() - started) / 1000)} s: ${result.model} v${result.retrainRun.modelVersion} is champion and serving.`,
+            `  aio versions list ${result.model}     aio alias history ${result.model}     aio runs list`,
+            `  aio infer ${result.model} --data '[[-2,2],[2,-2]]'`,
+          ].join('\n'),
+      );
     },
   },
   {

@@ -13,6 +13,8 @@ export interface Endpoints {
   trainer: string;
   monitor: string;
   gateway: string;
+  /** The gateway's REST (OIP) host:port. */
+  gatewayHttp: string;
   kafkaBrokers: string[];
   topicPrefix: string;
 }
@@ -24,6 +26,7 @@ export function endpointsFrom(env: Env): Endpoints {
     trainer: env['AIO_TRAINER_ADDR'] ?? '127.0.0.1:50053',
     monitor: env['AIO_MONITOR_ADDR'] ?? '127.0.0.1:50054',
     gateway: env['AIO_GATEWAY_ADDR'] ?? '127.0.0.1:8001',
+    gatewayHttp: env['AIO_GATEWAY_HTTP_ADDR'] ?? '127.0.0.1:8000',
     kafkaBrokers: (env['KAFKA_BROKERS'] ?? '127.0.0.1:9092').split(',').map((b) => b.trim()).filter(Boolean),
     topicPrefix: env['AIO_TOPIC_PREFIX'] ?? 'aio',
   };

@@ -2,7 +2,7 @@
 // telemetry before anything else loads (`@aio/host/platform`).
 import { TokenVerifier, isAllowed, resolveAuthSecret } from '@aio/auth';
 import type { EnvConfig, PlatformEnvSpec } from '@aio/config';
-import { createKafka, type EventPublisher, type EventsLogger } from '@aio/events';
+import { createKafka, quietKafkajsTimerWarnings, type EventPublisher, type EventsLogger } from '@aio/events';
 import type { ServerAuth } from '@aio/grpc';
 import type { OutboxEntry, OutboxPublish } from '@aio/mongo';
 import { startTelemetry, type Telemetry, type TelemetryOptions } from '@aio/telemetry';
@@ -93,7 +93,7 @@ export interface ServiceMainOptions<C extends PlatformConfig> {
  * telemetry before anything else loads, then the service; a failed start is logged and flushed.
  */
 export async function serviceMain<C extends PlatformConfig>(opts: ServiceMainOptions<C>): Promise<void> {
-  quietKnownWarnings();
+  quietKafkajsTimerWarnings();
   let config: C;
   try {
     config = opts.loadConfig();
@@ -109,17 +109,4 @@ export async function serviceMain<C extends PlatformConfig>(opts: ServiceMainOpt
     await telemetry.shutdown();
     process.exit(1);
   }
-}
-
-/**
- * kafkajs 2.2.4 arms timers with negative delays on Node 24 (tulios/kafkajs#1751; Node clamps them to
- * 1 ms): one harmless warning per connection that would otherwise fill every service's stderr.
- */
-function quietKnownWarnings(): void {
-  const listeners = process.listeners('warning');
-  process.removeAllListeners('warning');
-  process.on('warning', (warning) => {
-    if (warning.name === 'TimeoutNegativeWarning') return;
-    for (const listener of listeners) listener(warning);
-  });
 }
