@@ -3,7 +3,8 @@
 //   node deploy/local/mesh.mjs up|down|status|start
 // up: build (cached by turbo), infra up, the services detached, returns when every /readyz answers.
 // down: the services, then the infrastructure. status: one table of every process and port.
-// start: up, then what is running, the endpoints and a token to call them with.
+// start: up, what is running, the lifecycle loop as a live demo (`aio demo`), the endpoints and a token;
+// then keeps the platform running until Ctrl-C (which stops it).
 // Services are components of infra.mjs (same pid files, logs, port checks, readiness wait, stop).
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -69,7 +70,7 @@ const components = (env) => SERVICES.map((s) => serviceComponent(s, env));
 const names = SERVICES.map((s) => s.name);
 
 function build() {
-  const res = spawnSync('turbo', ['run', 'build', '--output-logs=errors-only', '--filter=./services/*...'], {
+  const res = spawnSync('turbo', ['run', 'build', '--output-logs=errors-only', '--filter=./services/*...', '--filter=@aio/cli...'], {
     cwd: ROOT,
     stdio: 'inherit',
   });
@@ -93,6 +94,17 @@ export async function statusRows(env = process.env) {
   return [...(await infra.status([], { env })), ...(await infra.status(names, { env, components: components(env) }))];
 }
 
+/** Runs the `aio` CLI (built with the services) in the foreground. */
+function runCli(args) {
+  const res = spawnSync(process.execPath, [path.join(ROOT, 'libs', 'cli', 'dist', 'main.js'), ...args], { cwd: ROOT, stdio: 'inherit' });
+  return res.status ?? 1;
+}
+
+function mintLocalToken() {
+  const res = spawnSync(process.execPath, [path.join(ROOT, 'libs', 'cli', 'dist', 'main.js'), 'token', '--subject', 'you', '--roles', 'admin'], { cwd: ROOT, encoding: 'utf8' });
+  return res.status === 0 ? res.stdout.trim() : `(could not mint one: ${res.stderr.trim()})`;
+}
+
 function endpointsText() {
   const lines = [
     'Endpoints (local default):',
@@ -103,7 +115,8 @@ function endpointsText() {
     '  inference-gateway  gRPC 127.0.0.1:8001   REST http://127.0.0.1:8000/v2  metrics http://127.0.0.1:8002/metrics',
     '  traces and logs    http://127.0.0.1:9200/traces-aio-*/_search, /logs-aio-*/_search',
     '',
-    'A token for the APIs (admin, 12 h):  npm run token -- --subject you --roles admin',
+    'Another token:                        npm run token -- --subject you --roles admin',
+    'The CLI:                              npm run aio -- --help      (npm run demo replays the loop)',
     'Stop everything:                      npm run down',
   ];
   return lines.join('\n');
@@ -118,10 +131,30 @@ async function main(cmd, flags) {
       await up({ withInfra, skipBuild });
       process.stdout.write(`${infra.formatStatus(await statusRows())}\n`);
       return 0;
-    case 'start':
+    case 'start': {
       await up({ withInfra, skipBuild });
-      process.stdout.write(`\n${infra.formatStatus(await statusRows())}\n\n${endpointsText()}\n`);
-      return 0;
+      process.stdout.write(`\n${infra.formatStatus(await statusRows())}\n\n`);
+      // The live demo: the whole lifecycle loop, step by step, on what just started.
+      const demo = flags.includes('--no-demo') ? 0 : runCli(['demo']);
+      process.stdout.write(`\n${endpointsText()}\n\nA token (admin, 12 h):\n${mintLocalToken()}\n`);
+      if (demo !== 0) process.stderr.write('mesh: the demo did not finish (see above); the platform keeps running\n');
+      if (flags.includes('--detach') || !process.stdin.isTTY) return demo;
+      process.stdout.write('\nThe platform keeps running; Ctrl-C stops it (or leave it and run `npm run down` later).\n');
+      // Ctrl-C reaches this process twice (from the terminal and through run.mjs): the first stops the
+      // platform, later ones are ignored so the stop is not cut short.
+      let stopping = false;
+      const keepAlive = setInterval(() => undefined, 1 << 30);
+      await new Promise((resolve) =>
+        process.on('SIGINT', () => {
+          if (!stopping) resolve();
+          stopping = true;
+        }),
+      );
+      clearInterval(keepAlive);
+      process.stdout.write('\nstopping...\n');
+      await down({ withInfra });
+      return demo;
+    }
     case 'down':
       await down({ withInfra });
       return 0;
@@ -129,7 +162,7 @@ async function main(cmd, flags) {
       process.stdout.write(`${infra.formatStatus(await statusRows())}\n`);
       return 0;
     default:
-      process.stderr.write('usage: node deploy/local/mesh.mjs up|down|status|start [--services] [--no-build]\n');
+      process.stderr.write('usage: node deploy/local/mesh.mjs up|down|status|start [--services] [--no-build] [--no-demo] [--detach]\n');
       return 2;
   }
 }
