@@ -1,4 +1,5 @@
 import { int, parseEnv, platformEnvSpec, port, secret, str, type EnvConfig } from '@aio/config';
+import { externalCommands } from './external.commands.js';
 
 export const trainerEnvSpec = {
   ...platformEnvSpec,
@@ -17,6 +18,11 @@ export const trainerEnvSpec = {
   TRAINER_MAX_ROWS: int({ default: 1_000_000, min: 1 }),
   // Runs waiting to start; SubmitRun answers RESOURCE_EXHAUSTED beyond it.
   TRAINER_QUEUE_LIMIT: int({ default: 100, min: 1 }),
+  // External trainers (`external:<name>`): name -> argv run without a shell, cwd the trainer package, e.g.
+  // {"sklearn":["python3","examples/sklearn/train.py"]}.
+  TRAINER_EXTERNAL_COMMANDS: externalCommands(),
+  // An external trainer still running after this is killed (its whole process group) and the run FAILED.
+  TRAINER_EXTERNAL_TIMEOUT_SECONDS: int({ default: 3600, min: 1 }),
 };
 
 export type TrainerConfig = EnvConfig<typeof trainerEnvSpec>;
@@ -24,4 +30,18 @@ export type TrainerConfig = EnvConfig<typeof trainerEnvSpec>;
 /** The only reader of process.env in this service; throws a ConfigError listing every bad variable. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): TrainerConfig {
   return parseEnv(trainerEnvSpec, env);
+}
+
+// What an external trainer inherits from the service's environment: enough to find and run its
+// interpreter, never the service's secrets (AIO_AUTH_SECRET, AIO_SERVICE_TOKEN, database URIs).
+const CHILD_ENV = ['PATH', 'HOME', 'LANG', 'LC_ALL', 'TZ', 'TMPDIR', 'PYTHONPATH', 'VIRTUAL_ENV'] as const;
+
+/** The base environment of an external trainer's process (the run adds its AIO_* variables). */
+export function externalTrainerEnv(env: NodeJS.ProcessEnv = process.env): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const name of CHILD_ENV) {
+    const value = env[name];
+    if (value !== undefined) out[name] = value;
+  }
+  return out;
 }

@@ -1,9 +1,14 @@
 import { createReadStream } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
 import { createArtifactStore, resolveArtifactDir, type ArtifactStore } from '@aio/artifacts';
 import { GrpcError, Status } from '@aio/grpc';
 import { Platform } from '@aio/host';
 import { newOutboxEntry } from '@aio/mongo';
+import { DatasetSchemaSchema, type DatasetSchema } from '@aio/proto/aio/ingestion/v1/ingestion';
 import { TrainingRunCompletedSchema, TrainingRunFailedSchema, TrainingRunStartedSchema } from '@aio/proto/aio/trainer/v1/events';
 import { RunState, RunStateSchema, TrainingRunSchema, type TrainingRun } from '@aio/proto/aio/trainer/v1/trainer';
 import type { Logger } from '@aio/telemetry';
@@ -11,12 +16,30 @@ import { create, fromJson, toBinary, toJson, type DescMessage, type JsonObject, 
 import { timestampFromDate } from '@bufbuild/protobuf/wkt';
 import { Inject, Injectable, type BeforeApplicationShutdown, type OnApplicationBootstrap } from '@nestjs/common';
 import { DatasetsService } from './datasets.service.js';
-import { featuresFromSchema, type DataRecord } from './engine/dataset.encoding.js';
+import { externalTrainerEnv } from './config.js';
+import { featuresFromSchema, type DataRecord, type FeatureDef } from './engine/dataset.encoding.js';
+import { referenceProfile } from './engine/reference.profile.js';
+import { TrainingError } from './engine/training.error.js';
+import { externalTrainerName } from './external.commands.js';
+import { readExternalOutputs, runExternalCommand } from './external.trainer.js';
 import { PromotionService } from './promotion.service.js';
 import { RegistryClient } from './registry.client.js';
 import { RunsRepository, type RunDoc } from './runs.repository.js';
 import { TrainerSettings } from './trainer.settings.js';
-import { trainInWorker } from './training.runner.js';
+import { trainInWorker, type TrainingOutcome } from './training.runner.js';
+
+/** The trainer package (external commands run here, so relative script paths work): src/.. or dist/.. */
+const PACKAGE_DIR = fileURLToPath(new URL('..', import.meta.url));
+
+interface ExternalJob {
+  readonly name: string;
+  readonly run: TrainingRun;
+  readonly schema: DatasetSchema;
+  readonly features: readonly FeatureDef[];
+  readonly exportPath: string;
+  readonly rows: readonly DataRecord[];
+  readonly attrs: Record<string, string>;
+}
 
 export const stateName = (state: RunState): string => RunStateSchema.value[state]?.name ?? String(state);
 const QUEUED = stateName(RunState.QUEUED);
@@ -135,13 +158,16 @@ export class RunExecutor implements OnApplicationBootstrap, BeforeApplicationShu
       if (version === undefined || version.schema === undefined) throw new Error(`dataset version ${run.dataset}@${run.datasetVersion} is no longer known`);
       if (version.artifactSha256 === '') throw new Error(`dataset version ${run.dataset}@${version.version} has no export in the artifact store`);
       run.datasetVersion = version.version;
-      const rows = await this.loadRows(version.artifactSha256, `${run.dataset}@${version.version}`);
+      const exportPath = await this.store.pathOf(version.artifactSha256);
+      const rows = await this.loadRows(exportPath, `${run.dataset}@${version.version}`);
       this.logger.info('dataset loaded', { ...attrs, rows: rows.length });
-      const outcome = await trainInWorker(
-        { trainer: run.trainer, hyperparameters: run.hyperparameters },
-        { features: featuresFromSchema(version.schema), label: version.schema.labelField, rows },
-        abort.signal,
-      );
+      const features = featuresFromSchema(version.schema);
+      const external = externalTrainerName(run.trainer);
+      // Two ways to train; everything after (upload, register, gate, events) is one path.
+      const outcome =
+        external === undefined
+          ? await trainInWorker({ trainer: run.trainer, hyperparameters: run.hyperparameters }, { features, label: version.schema.labelField, rows }, abort.signal)
+          : await this.trainExternally({ name: external, run, schema: version.schema, features, exportPath, rows, attrs }, abort.signal);
       this.logger.info('model trained', { ...attrs, ...Object.fromEntries(Object.entries(outcome.metrics).map(([k, v]) => [`metric.${k}`, v])) });
       const registered = await this.registry.register({
         model: run.model,
@@ -183,10 +209,52 @@ export class RunExecutor implements OnApplicationBootstrap, BeforeApplicationShu
     }
   }
 
+  /** Names of the configured external trainers (`external:<name>`). */
+  externalTrainers(): string[] {
+    return Object.keys(this.settings.config.TRAINER_EXTERNAL_COMMANDS);
+  }
+
+  /**
+   * Runs the configured command in a fresh directory and reads its model.onnx and metrics.json. The
+   * reference profile covers the features (from the rows loaded here); the prediction column is left
+   * out, since the trainer cannot run an arbitrary external model's graph generically.
+   */
+  private async trainExternally(job: ExternalJob, signal: AbortSignal): Promise<TrainingOutcome> {
+    const argv = this.settings.config.TRAINER_EXTERNAL_COMMANDS[job.name];
+    if (argv === undefined) {
+      throw new TrainingError(`external trainer "${job.name}" is not configured (TRAINER_EXTERNAL_COMMANDS knows: ${this.externalTrainers().join(', ') || 'none'})`);
+    }
+    const outputDir = await mkdtemp(path.join(tmpdir(), 'aio-trainer-external-'));
+    try {
+      const attrs = { ...job.attrs, 'aio.command': argv.join(' ') };
+      this.logger.info('external trainer started', attrs);
+      await runExternalCommand({
+        argv,
+        cwd: PACKAGE_DIR,
+        env: {
+          ...externalTrainerEnv(),
+          AIO_DATASET_PATH: job.exportPath,
+          AIO_DATASET_SCHEMA: JSON.stringify(toJson(DatasetSchemaSchema, job.schema)),
+          AIO_LABEL_FIELD: job.schema.labelField,
+          AIO_FEATURES: job.features.map((f) => f.name).join(','),
+          AIO_HYPERPARAMETERS: JSON.stringify(job.run.hyperparameters),
+          AIO_OUTPUT_DIR: outputDir,
+        },
+        timeoutMs: this.settings.config.TRAINER_EXTERNAL_TIMEOUT_SECONDS * 1000,
+        signal,
+        onLine: (stream, line) => (stream === 'stderr' ? this.logger.warn(`external trainer: ${line}`, attrs) : this.logger.info(`external trainer: ${line}`, attrs)),
+      });
+      const { onnx, metrics } = await readExternalOutputs(outputDir);
+      return { onnx, metrics, profile: referenceProfile(job.features, job.rows) };
+    } finally {
+      await rm(outputDir, { recursive: true, force: true });
+    }
+  }
+
   /** Reads the NDJSON export of a dataset version (one record per line: its fields, or `{ key, fields }`), bounded. */
-  private async loadRows(sha256: string, what: string): Promise<DataRecord[]> {
+  private async loadRows(file: string, what: string): Promise<DataRecord[]> {
     const max = this.settings.config.TRAINER_MAX_ROWS;
-    const lines = createInterface({ input: createReadStream(await this.store.pathOf(sha256)), crlfDelay: Infinity });
+    const lines = createInterface({ input: createReadStream(file), crlfDelay: Infinity });
     const rows: DataRecord[] = [];
     let n = 0;
     for await (const line of lines) {

@@ -20,10 +20,17 @@ export function checkRunState(state: RunState): void {
 }
 
 /** The request's own rules; whether the dataset exists is the service's question. */
-export function validateSubmitRun(request: SubmitRunRequest): void {
+export function validateSubmitRun(request: SubmitRunRequest, externalTrainers: readonly string[] = []): void {
   checkName(request.model, 'model');
   checkName(request.dataset, 'dataset');
   if (request.trainer === '') throw invalidArgument('trainer', 'is required (e.g. "builtin:logistic-regression")');
+  if (request.trainer.startsWith('external:')) {
+    const name = request.trainer.slice('external:'.length);
+    if (!externalTrainers.includes(name)) {
+      const known = externalTrainers.length === 0 ? 'none are configured (TRAINER_EXTERNAL_COMMANDS)' : `known: ${externalTrainers.map((n) => `external:${n}`).join(', ')}`;
+      throw invalidArgument('trainer', `"${request.trainer}" is not a configured external trainer; ${known}`);
+    }
+  }
   for (const key of Object.keys(request.hyperparameters)) {
     if (key === '') throw invalidArgument('hyperparameters', 'keys must not be empty');
   }

@@ -55,6 +55,9 @@ class FakeExecutor {
   hasRoom(): boolean {
     return this.room;
   }
+  externalTrainers(): string[] {
+    return ['sklearn'];
+  }
   enqueue(id: string): void {
     this.queued.push(id);
   }
@@ -107,6 +110,16 @@ describe('RunsService', () => {
     });
     executor.room = false;
     await expect(svc.submit(submit({ model: 'other', dataset: 'iris', trainer: 't' }), as)).rejects.toMatchObject({ code: Status.RESOURCE_EXHAUSTED });
+  });
+
+  it('refuses an external trainer that is not configured, naming the field and the known ones', async () => {
+    const { svc, executor } = setup();
+    await expect(svc.submit(submit({ model: 'm', dataset: 'iris', trainer: 'external:xgboost' }), 'alice')).rejects.toMatchObject({
+      code: Status.INVALID_ARGUMENT,
+      message: 'trainer: "external:xgboost" is not a configured external trainer; known: external:sklearn',
+    });
+    const run = await svc.submit(submit({ model: 'm', dataset: 'iris', trainer: 'external:sklearn' }), 'alice');
+    expect(executor.queued).toEqual([run.id]);
   });
 
   it('cancels a queued run', async () => {

@@ -33,7 +33,7 @@ export class RunsService {
   ) {}
 
   async submit(request: SubmitRunRequest, subject: string, trigger: RunTrigger = RunTrigger.MANUAL): Promise<TrainingRun> {
-    validateSubmitRun(request);
+    validateSubmitRun(request, this.executor.externalTrainers());
     if ((await this.datasets.find(request.dataset)) === undefined) {
       throw failedPrecondition(
         `dataset "${request.dataset}" is not known to the trainer: create it with the ingestion service's CreateDataset ` +
