@@ -246,8 +246,8 @@ export const COMMANDS: Command[] = [
   {
     path: ['policy', 'set'],
     args:
-      '<model> --dataset <name> --trainer <kind> --metric <name> [--lower-is-better] [--min-improvement <x>] --action promote|canary|challenger [--canary-weight <percent>] [--on-drift] [--on-records <n>] [--param key=value ...]',
-    summary: 'retrain a model on drift and/or new data, gate it against the champion, then promote / canary / set challenger',
+      '<model> --dataset <name> --trainer <kind> --metric <name> [--lower-is-better] [--min-improvement <x>] --action promote|canary|challenger [--canary-weight <percent>] [--on-drift] [--on-records <n>] [--cron "<m h dom mon dow>"] [--param key=value ...]',
+    summary: 'retrain a model on drift, new data and/or a schedule, gate it against the champion, then promote / canary / set challenger',
     options: {
       dataset: { type: 'string' },
       trainer: { type: 'string' },
@@ -258,6 +258,7 @@ export const COMMANDS: Command[] = [
       'canary-weight': { type: 'string' },
       'on-drift': { type: 'boolean' },
       'on-records': { type: 'string' },
+      cron: { type: 'string' },
       param: { type: 'string', multiple: true },
     },
     async run(ctx, p, v) {
@@ -280,6 +281,7 @@ export const COMMANDS: Command[] = [
           gate: { metric: str(v, 'metric') ?? '', higherIsBetter: v['lower-is-better'] !== true, minImprovement },
           action,
           canaryWeight: weight === undefined ? 0 : uint(weight, '--canary-weight'),
+          cron: str(v, 'cron') ?? '',
         },
       });
       ctx.print(policy ? toJson(RetrainPolicySchema, policy) : null, () => `retrain policy of ${p[0]} set`);

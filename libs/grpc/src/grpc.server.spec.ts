@@ -157,7 +157,9 @@ describe('deadlines', () => {
     expect(error.code).toBe(Status.DEADLINE_EXCEEDED);
     const reason = await probe.aborted.promise;
     expect(reason).toBeInstanceOf(GrpcError);
-    expect((reason as GrpcError).code).toBe(Status.DEADLINE_EXCEEDED);
+    // The server learns of it either from its own deadline timer or from the client's cancellation, which
+    // can arrive a little earlier (the server's deadline counts from the call's arrival): both end the work.
+    expect([Status.DEADLINE_EXCEEDED, Status.CANCELLED]).toContain((reason as GrpcError).code);
   });
 });
 

@@ -18,6 +18,8 @@ export const trainerEnvSpec = {
   TRAINER_MAX_ROWS: int({ default: 1_000_000, min: 1 }),
   // Runs waiting to start; SubmitRun answers RESOURCE_EXHAUSTED beyond it.
   TRAINER_QUEUE_LIMIT: int({ default: 100, min: 1 }),
+  // How often retrain policies' cron schedules are checked (a firing starts within this many seconds).
+  TRAINER_SCHEDULE_TICK_SECONDS: int({ default: 30, min: 1, max: 3600 }),
   // External trainers (`external:<name>`): name -> argv run without a shell, cwd the trainer package, e.g.
   // {"sklearn":["python3","examples/sklearn/train.py"]}.
   TRAINER_EXTERNAL_COMMANDS: externalCommands(),

@@ -11,6 +11,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { DatasetsService } from './datasets.service.js';
 import { IngestionClient } from './ingestion.client.js';
 import { PoliciesRepository } from './policies.repository.js';
+import { parseCron } from './cron.schedule.js';
 import { validateRetrainPolicy } from './policy.validator.js';
 import { policyOf } from './promotion.service.js';
 import { stateName } from './run.executor.js';
@@ -46,7 +47,8 @@ export class PoliciesService {
   async set(policy: RetrainPolicy | undefined, subject: string): Promise<RetrainPolicy> {
     validateRetrainPolicy(policy);
     const stored = create(RetrainPolicySchema, { ...policy, updateTime: timestampFromDate(new Date()), updatedBy: subject });
-    await this.repository.put({ _id: stored.model, dataset: stored.dataset, data: toJson(RetrainPolicySchema, stored) as JsonObject });
+    // Setting a policy restarts its schedule from now: no catch-up of firings from before it existed.
+    await this.repository.put({ _id: stored.model, dataset: stored.dataset, data: toJson(RetrainPolicySchema, stored) as JsonObject, cron: stored.cron, cronLastFired: new Date() });
     this.logger.info('retrain policy set', { 'aio.model': stored.model, 'aio.dataset': stored.dataset, 'enduser.id': subject });
     return stored;
   }
@@ -84,6 +86,26 @@ export class PoliciesService {
       const policy = policyOf(doc.data);
       if (policy.onNewRecords === 0n || recordsSinceVersion < policy.onNewRecords || predates(event, policy)) continue;
       await this.retrain(policy, RunTrigger.DATA_VOLUME, `${recordsSinceVersion} records in ${dataset} since its latest version (threshold ${policy.onNewRecords})`);
+    }
+  }
+
+  /**
+   * Scheduled retrains that are due: for each policy with a cron schedule whose next firing after the
+   * last one has come, claim the firing (once across replicas and restarts; missed firings while the
+   * trainer was down collapse into one) and retrain.
+   */
+  async runDueSchedules(now: Date): Promise<void> {
+    for (const doc of await this.repository.scheduled()) {
+      const policy = policyOf(doc.data);
+      if (policy.cron === '') continue;
+      const due = parseCron(policy.cron).next(doc.cronLastFired ?? new Date(0));
+      if (due === undefined || due > now) continue;
+      if (!(await this.repository.claimFiring(doc._id, doc.cronLastFired, now))) continue;
+      try {
+        await this.retrain(policy, RunTrigger.SCHEDULE, `schedule "${policy.cron}" was due at ${due.toISOString()}`);
+      } catch (err) {
+        this.logger.error(`scheduled retrain of ${policy.model} failed: ${err instanceof Error ? err.message : String(err)}`, { 'aio.model': policy.model }, err);
+      }
     }
   }
 

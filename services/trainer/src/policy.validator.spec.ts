@@ -4,7 +4,7 @@ import { create } from '@bufbuild/protobuf';
 import { describe, expect, it } from 'vitest';
 import { validateRetrainPolicy } from './policy.validator.js';
 
-type Init = Partial<Pick<RetrainPolicy, 'model' | 'dataset' | 'trainer' | 'hyperparameters' | 'action' | 'canaryWeight' | 'onDrift'>> & {
+type Init = Partial<Pick<RetrainPolicy, 'model' | 'dataset' | 'trainer' | 'hyperparameters' | 'action' | 'canaryWeight' | 'onDrift' | 'cron'>> & {
   gate?: { metric: string; higherIsBetter: boolean; minImprovement?: number } | undefined;
 };
 
@@ -32,6 +32,11 @@ describe('validateRetrainPolicy', () => {
     expect(problem({})).toBe('valid');
     expect(problem({ trainer: 'builtin:mlp-regressor', gate: { metric: 'rmse', higherIsBetter: false, minImprovement: 0.1 } })).toBe('valid');
     expect(problem({ action: PromotionAction.CANARY, canaryWeight: 10 })).toBe('valid');
+  });
+
+  it('accepts a cron schedule and names what is wrong with a bad one', () => {
+    expect(problem({ cron: '0 3 * * 1' })).toBe('valid');
+    expect(problem({ cron: '0 25 * * *' })).toMatch(/^policy\.cron: hour "25": values must be within 0-23/);
   });
 
   it('names the field and the rule', () => {

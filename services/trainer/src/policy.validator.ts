@@ -2,6 +2,7 @@ import { invalidArgument } from '@aio/grpc';
 import { PromotionAction, type RetrainPolicy } from '@aio/proto/aio/trainer/v1/trainer';
 import { TrainingError } from './engine/training.error.js';
 import { BUILTIN_TRAINERS, parseTrainSpec } from './engine/training.options.js';
+import { CronError, parseCron } from './cron.schedule.js';
 import { checkName } from './run.validator.js';
 
 // The validation metrics the engine reports per task (see TrainResult.metrics); row counts are not gates.
@@ -41,5 +42,13 @@ export function validateRetrainPolicy(policy: RetrainPolicy | undefined): assert
     if (policy.canaryWeight < 1 || policy.canaryWeight > 99) throw invalidArgument('policy.canary_weight', `must be 1-99 (percent of traffic for the new version) with CANARY; got ${policy.canaryWeight}`);
   } else if (policy.canaryWeight !== 0) {
     throw invalidArgument('policy.canary_weight', 'applies only to PROMOTION_ACTION_CANARY; leave it 0');
+  }
+  if (policy.cron !== '') {
+    try {
+      parseCron(policy.cron);
+    } catch (err) {
+      if (err instanceof CronError) throw invalidArgument('policy.cron', `${err.message} (UTC; e.g. "0 3 * * 1")`);
+      throw err;
+    }
   }
 }

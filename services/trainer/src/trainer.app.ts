@@ -21,6 +21,7 @@ import { PoliciesConsumer } from './policies.consumer.js';
 import { PoliciesController } from './policies.controller.js';
 import { PoliciesRepository } from './policies.repository.js';
 import { PoliciesService } from './policies.service.js';
+import { PolicyScheduler } from './policy.scheduler.js';
 import { PromotionService } from './promotion.service.js';
 
 /** Relays the TrainingRun* events written with each run state change. */
@@ -58,6 +59,7 @@ export function startTrainer(config: TrainerConfig, telemetry: Telemetry, opts: 
       IngestionClient,
       PoliciesService,
       PoliciesConsumer,
+      PolicyScheduler,
       RunsOutbox,
       TrainerGrpc,
     ],
