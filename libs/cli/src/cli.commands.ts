@@ -222,6 +222,25 @@ export const COMMANDS: Command[] = [
     },
   },
   {
+    path: ['runs', 'get'],
+    args: '<run-id>',
+    summary: "one run: state, metrics, the version it produced, the gate's verdict and its log",
+    async run(ctx, p) {
+      need(p, 1, '<run-id>');
+      const { run } = await ctx.client(TrainerService, 'trainer').getRun({ id: p[0] });
+      if (run === undefined) throw new CliError(`run ${p[0]} came back empty`);
+      ctx.print(toJson(TrainingRunSchema, run), () =>
+        [
+          `${run.id}  ${RunState[run.state] ?? run.state}  ${run.model} v${run.modelVersion || '-'}  ${run.dataset}@${run.datasetVersion}  ${run.trainer}`,
+          `metrics: ${Object.entries(run.metrics).map(([k, m]) => `${k}=${m.toFixed(4)}`).join(' ') || '-'}`,
+          ...(run.gateResult ? [`gate: ${run.gateResult.passed ? 'passed' : 'failed'}: ${run.gateResult.reason}`] : []),
+          ...(run.error ? [`error: ${run.error}`] : []),
+          ...run.log.map((l) => `  ${l}`),
+        ].join('\n'),
+      );
+    },
+  },
+  {
     path: ['train'],
     args: '<dataset> --model <name> --trainer <kind> [--dataset-version <n>] [--param key=value ...]',
     summary: 'start a training run',

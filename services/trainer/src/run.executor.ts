@@ -39,7 +39,12 @@ interface ExternalJob {
   readonly exportPath: string;
   readonly rows: readonly DataRecord[];
   readonly attrs: Record<string, string>;
+  /** Adds a line to the service log and the run's log. */
+  readonly note: (message: string, extra?: Record<string, unknown>, level?: 'info' | 'warn') => void;
 }
+
+/** Lines kept in a run's own log (GetRun); the service log has everything. */
+const RUN_LOG_LINES = 200;
 
 export const stateName = (state: RunState): string => RunStateSchema.value[state]?.name ?? String(state);
 const QUEUED = stateName(RunState.QUEUED);
@@ -152,7 +157,14 @@ export class RunExecutor implements OnApplicationBootstrap, BeforeApplicationShu
     const abort = new AbortController();
     this.current = { id, abort };
     const attrs = { 'aio.run': id, 'aio.model': run.model, 'aio.dataset': run.dataset, 'aio.trainer': run.trainer };
-    this.logger.info('run started', attrs);
+    // Each step goes to the service log and to the run's own log (bounded), which GetRun shows.
+    const note = (message: string, extra: Record<string, unknown> = {}, level: 'info' | 'warn' = 'info'): void => {
+      this.logger[level](message, { ...attrs, ...extra });
+      run.log.push(`${new Date().toISOString()} ${message}`);
+      if (run.log.length > RUN_LOG_LINES) run.log.splice(0, run.log.length - RUN_LOG_LINES);
+    };
+    const progress = (): Promise<boolean> => this.runs.transition(id, [RUNNING], RUNNING, toJson(TrainingRunSchema, run) as JsonObject);
+    note(`run started: ${run.trainer} on ${run.dataset}@${run.datasetVersion || 'latest'}`);
     try {
       const version = await this.datasets.findVersion(run.dataset, run.datasetVersion);
       if (version === undefined || version.schema === undefined) throw new Error(`dataset version ${run.dataset}@${run.datasetVersion} is no longer known`);
@@ -160,15 +172,17 @@ export class RunExecutor implements OnApplicationBootstrap, BeforeApplicationShu
       run.datasetVersion = version.version;
       const exportPath = await this.store.pathOf(version.artifactSha256);
       const rows = await this.loadRows(exportPath, `${run.dataset}@${version.version}`);
-      this.logger.info('dataset loaded', { ...attrs, rows: rows.length });
+      note(`dataset ${run.dataset}@${version.version} loaded: ${rows.length} records`, { rows: rows.length });
+      await progress();
       const features = featuresFromSchema(version.schema);
       const external = externalTrainerName(run.trainer);
       // Two ways to train; everything after (upload, register, gate, events) is one path.
       const outcome =
         external === undefined
           ? await trainInWorker({ trainer: run.trainer, hyperparameters: run.hyperparameters }, { features, label: version.schema.labelField, rows }, abort.signal)
-          : await this.trainExternally({ name: external, run, schema: version.schema, features, exportPath, rows, attrs }, abort.signal);
-      this.logger.info('model trained', { ...attrs, ...Object.fromEntries(Object.entries(outcome.metrics).map(([k, v]) => [`metric.${k}`, v])) });
+          : await this.trainExternally({ name: external, run, schema: version.schema, features, exportPath, rows, attrs, note }, abort.signal);
+      note(`model trained: ${Object.entries(outcome.metrics).map(([k, v]) => `${k}=${Number(v.toFixed(4))}`).join(' ')}`, Object.fromEntries(Object.entries(outcome.metrics).map(([k, v]) => [`metric.${k}`, v])));
+      await progress();
       const registered = await this.registry.register({
         model: run.model,
         onnx: outcome.onnx,
@@ -183,7 +197,9 @@ export class RunExecutor implements OnApplicationBootstrap, BeforeApplicationShu
       run.metrics = outcome.metrics;
       run.modelVersion = registered.version;
       // The gate and the policy's action (when the model has a policy); its verdict rides on the SUCCEEDED write.
+      note(`registered as ${run.model} v${registered.version}`);
       run.gateResult = await this.promotion.evaluate(run, registered.version);
+      if (run.gateResult !== undefined) note(`gate ${run.gateResult.passed ? 'passed' : 'failed'}: ${run.gateResult.reason}`);
       run.endTime = timestampFromDate(new Date());
       await this.runs.transition(id, [RUNNING], stateName(RunState.SUCCEEDED), toJson(TrainingRunSchema, run) as JsonObject, this.event(TrainingRunCompletedSchema, run, create(TrainingRunCompletedSchema, { run })));
       this.logger.info('run succeeded', { ...attrs, 'aio.version': registered.version });
@@ -199,6 +215,7 @@ export class RunExecutor implements OnApplicationBootstrap, BeforeApplicationShu
       const cancelled = abort.signal.aborted;
       run.state = cancelled ? RunState.CANCELLED : RunState.FAILED;
       run.error = cancelled ? 'cancelled by request' : err instanceof Error ? err.message : String(err);
+      run.log.push(`${new Date().toISOString()} ${cancelled ? 'cancelled' : `failed: ${run.error}`}`);
       run.endTime = timestampFromDate(new Date());
       await this.runs.transition(id, [RUNNING], stateName(run.state), toJson(TrainingRunSchema, run) as JsonObject, this.event(TrainingRunFailedSchema, run, create(TrainingRunFailedSchema, { run })));
       if (cancelled) this.logger.info('run cancelled', attrs);
@@ -226,8 +243,7 @@ export class RunExecutor implements OnApplicationBootstrap, BeforeApplicationShu
     }
     const outputDir = await mkdtemp(path.join(tmpdir(), 'aio-trainer-external-'));
     try {
-      const attrs = { ...job.attrs, 'aio.command': argv.join(' ') };
-      this.logger.info('external trainer started', attrs);
+      job.note(`external trainer started: ${argv.join(' ')}`);
       await runExternalCommand({
         argv,
         cwd: PACKAGE_DIR,
@@ -242,7 +258,7 @@ export class RunExecutor implements OnApplicationBootstrap, BeforeApplicationShu
         },
         timeoutMs: this.settings.config.TRAINER_EXTERNAL_TIMEOUT_SECONDS * 1000,
         signal,
-        onLine: (stream, line) => (stream === 'stderr' ? this.logger.warn(`external trainer: ${line}`, attrs) : this.logger.info(`external trainer: ${line}`, attrs)),
+        onLine: (stream, line) => job.note(`external trainer: ${line}`, { 'aio.command': argv.join(' ') }, stream === 'stderr' ? 'warn' : 'info'),
       });
       const { onnx, metrics } = await readExternalOutputs(outputDir);
       return { onnx, metrics, profile: referenceProfile(job.features, job.rows) };

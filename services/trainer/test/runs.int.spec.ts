@@ -178,6 +178,7 @@ describe('training runs', () => {
     expect(done.error).toBe('');
     expect(done.state).toBe(RunState.SUCCEEDED);
     expect(done.modelVersion).toBe(1);
+    expect(done.log.join('\n')).toMatch(/dataset blobs@1 loaded: 200 records[\s\S]*model trained: accuracy=[\s\S]*registered as blobs-clf v1/);
     expect(done.metrics['accuracy']).toBeGreaterThan(0.9);
 
     const registered = versions[0];
