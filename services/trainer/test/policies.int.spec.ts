@@ -14,11 +14,11 @@ import { createKafka, createPublisher, type EventPublisher } from '@aio/events';
 import { createGrpcClient, createGrpcServer, GrpcError, Status, type GrpcClient, type GrpcServer, type ServiceImpl, withUnimplemented } from '@aio/grpc';
 import { eventually, grpcFailure, startForTest, type ServiceUnderTest } from '@aio/host/testing';
 import { DatasetCreatedSchema, RecordBatchCommittedSchema } from '@aio/proto/aio/ingestion/v1/events';
-import { DatasetSchemaSchema, FieldType, IngestionService, type CreateDatasetVersionRequest, type DatasetVersion } from '@aio/proto/aio/ingestion/v1/ingestion';
+import { IngestionService, type CreateDatasetVersionRequest, type DatasetVersion } from '@aio/proto/aio/ingestion/v1/ingestion';
 import { DriftDetectedSchema } from '@aio/proto/aio/monitor/v1/events';
 import { RegistryService, type Deployment, type ModelVersion, type SetAliasRequest } from '@aio/proto/aio/registry/v1/registry';
 import { PromotionAction, RunState, RunTrigger, TrainerService, type TrainingRun } from '@aio/proto/aio/trainer/v1/trainer';
-import { create } from '@bufbuild/protobuf';
+import { blobsSchema } from './runs.fixture.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig, type TrainerConfig } from '../src/config.js';
 import { DatasetsService } from '../src/datasets.service.js';
@@ -112,16 +112,8 @@ function startFakeIngestion(): Promise<number> {
   return ingestion.start('127.0.0.1', 0);
 }
 
-const schema = create(DatasetSchemaSchema, {
-  fields: [
-    { name: 'id', type: FieldType.STRING, required: true },
-    { name: 'x1', type: FieldType.FLOAT, required: true },
-    { name: 'x2', type: FieldType.FLOAT, required: true },
-    { name: 'species', type: FieldType.CATEGORY, allowedValues: ['a', 'b'] },
-  ],
-  keyField: 'id',
-  labelField: 'species',
-});
+// The same dataset shape as the run tests.
+const schema = blobsSchema;
 
 /** Two separable blobs as an NDJSON export; `flipEvery` > 0 mislabels every n-th record (accuracy < 1). */
 function exportLines(n: number, flipEvery = 0): string {
