@@ -35,12 +35,29 @@ export function httpErrorOf(err: unknown): { status: number; message: string } {
   return { status, message: status < 500 && err instanceof Error ? err.message : 'internal error' };
 }
 
-/** Every REST error is `{ "error": "<message a person can act on>" }` with the matching status. */
+/**
+ * Seconds a client should wait before retrying, from the gRPC retry hint (grpc-retry-pushback-ms in
+ * the error's metadata, as load shedding sets it); undefined when the error carries none.
+ */
+export function retryAfterSeconds(err: unknown): number | undefined {
+  const metadata = typeof err === 'object' && err !== null && 'metadata' in err ? (err as { metadata?: { get?: (k: string) => unknown[] } }).metadata : undefined;
+  const raw = metadata?.get?.('grpc-retry-pushback-ms')[0];
+  const ms = Number(raw);
+  return raw === undefined || !Number.isFinite(ms) || ms < 0 ? undefined : Math.max(1, Math.ceil(ms / 1000));
+}
+
+/**
+ * Every REST error is `{ "error": "<message a person can act on>" }` with the matching status, and a
+ * Retry-After header when the error says when to retry (429 from load shedding).
+ */
 @Catch()
 export class HttpErrorFilter implements ExceptionFilter {
   catch(err: unknown, host: ArgumentsHost): void {
     const { status, message } = httpErrorOf(err);
-    void host.switchToHttp().getResponse<FastifyReply>().status(status).send({ error: message });
+    const reply = host.switchToHttp().getResponse<FastifyReply>().status(status);
+    const retryAfter = retryAfterSeconds(err);
+    if (retryAfter !== undefined) void reply.header('retry-after', String(retryAfter));
+    void reply.send({ error: message });
   }
 }
 

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { isAllowed, mintToken, TokenVerifier } from '@aio/auth';
+import { GrpcError, Status } from '@aio/grpc';
 import { Controller, Get, Module, Req } from '@nestjs/common';
 import { context, propagation, SpanKind, trace } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
@@ -19,6 +20,13 @@ class ProbeController {
   @Get('open')
   open(): { traceId: string | undefined } {
     return { traceId: trace.getActiveSpan()?.spanContext().traceId };
+  }
+
+  @Get('busy')
+  busy(): never {
+    const err = new GrpcError(Status.RESOURCE_EXHAUSTED, 'the queue is full; retry after 1500 ms');
+    err.metadata.set('grpc-retry-pushback-ms', '1500');
+    throw err;
   }
 
   @Get('models')
@@ -89,5 +97,12 @@ describe('REST requests', () => {
     const viewer = await fetch(`${base}/v1/models`, { headers: { authorization: `Bearer ${await token(['viewer'])}` } });
     expect(viewer.status).toBe(200);
     expect(await viewer.json()).toEqual({ subject: 'sam' });
+  });
+
+  it('answer load shedding with 429, a JSON body and Retry-After from the gRPC retry hint', async () => {
+    const res = await fetch(`${base}/v1/busy`);
+    expect(res.status).toBe(429);
+    expect(res.headers.get('retry-after')).toBe('2');
+    expect(await res.json()).toEqual({ error: 'the queue is full; retry after 1500 ms' });
   });
 });

@@ -28,6 +28,10 @@ export const inferenceGatewayEnvSpec = {
   AIO_INFER_WORKERS: int({ default: availableParallelism(), min: 1, max: 256 }),
   // Requests waiting per model version before RESOURCE_EXHAUSTED.
   AIO_INFER_QUEUE_LIMIT: int({ default: 256, min: 1, max: 1_000_000 }),
+  // Dynamic batching defaults for models whose inputs and outputs share a symbolic first dimension
+  // (a deployment's batching settings override them; max size 1 turns batching off).
+  AIO_BATCH_MAX_SIZE: int({ default: 32, min: 1, max: 65_536 }),
+  AIO_BATCH_MAX_DELAY_MICROS: int({ default: 0, min: 0, max: 10_000_000 }),
   // Bytes one request's input tensors may hold (shape x datatype size), checked before any allocation.
   AIO_INFER_MAX_INPUT_BYTES: int({ default: 64 * 1024 * 1024, min: 1 }),
   // A run that takes longer is failed (DEADLINE_EXCEEDED) and its worker replaced: a stuck model must not stall the pool.

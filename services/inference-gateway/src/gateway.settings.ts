@@ -17,6 +17,7 @@ export class ServingSettings {
   constructor(
     readonly workers: number,
     readonly queueLimit: number,
+    readonly batch: { maxBatchSize: number; maxQueueDelayMicros: number },
     readonly maxInputBytes: number,
     readonly timeoutMs: number,
     readonly trafficSeed: number | undefined,

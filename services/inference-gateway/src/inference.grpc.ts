@@ -22,8 +22,8 @@ export class InferenceGrpc {
       modelMetadata: (req) => s.modelMetadata(req.name, req.version),
       modelConfig: (req) => s.modelConfig(req.name, req.version),
       modelStatistics: (req) => s.modelStatistics(req.name, req.version),
-      modelInfer: (req) => s.infer(req),
-      modelStreamInfer: (requests) => s.streamInfer(requests),
+      modelInfer: (req, ctx) => s.infer(req, { deadline: ctx.deadline, signal: ctx.signal }),
+      modelStreamInfer: (requests, ctx) => s.streamInfer(requests, { deadline: ctx.deadline, signal: ctx.signal }),
       repositoryIndex: async (req) => ({ models: await this.deployments.index(req.repositoryName, req.ready) }),
       repositoryModelLoad: async (req) => {
         await this.deployments.load(req.modelName);

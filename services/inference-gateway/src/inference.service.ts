@@ -24,6 +24,7 @@ import { DeploymentsService } from './deployments.service.js';
 import { SERVER_NAME, SERVER_VERSION, ServingSettings } from './gateway.settings.js';
 import { InferenceLog } from './serving/inference.log.js';
 import { ModelManager, type Lease, type ServedVersion } from './serving/model.manager.js';
+import type { RunOptions } from './serving/worker.pool.js';
 import {
   decodeInputs,
   encodeOutputs,
@@ -64,6 +65,9 @@ export function requireName(field: string, name: string): void {
 }
 
 const PLATFORM = 'onnxruntime_onnx';
+
+/** Requests of one ModelStreamInfer stream in flight at once. */
+export const STREAM_WINDOW = 64;
 
 type LoggedTensorInit = { name: string; datatype: string; shape: bigint[]; raw: Uint8Array };
 
@@ -132,15 +136,29 @@ export class InferenceService implements OnModuleInit, BeforeApplicationShutdown
     const v = await this.loaded(name, version);
     const sig = v.signature as Signature;
     const dataType = (datatype: string): DataType => DataType[`TYPE_${datatype}` as keyof typeof DataType];
+    const policy = v.batching?.policy;
+    const batching = policy !== undefined && policy.maxBatchSize > 1;
+    // Triton's convention: with max_batch_size > 0 the dims leave out the batch dimension.
+    const dims = (shape: readonly number[]) => (batching ? shape.slice(1) : shape).map(BigInt);
     return create(ModelConfigResponseSchema, {
       config: {
         name,
         platform: PLATFORM,
         backend: 'onnxruntime',
-        // No dynamic batching yet: every request runs as it came.
-        maxBatchSize: 0,
-        input: sig.inputs.map((t) => ({ name: t.name, dataType: dataType(t.datatype), dims: t.shape.map(BigInt) })),
-        output: sig.outputs.map((t) => ({ name: t.name, dataType: dataType(t.datatype), dims: t.shape.map(BigInt) })),
+        maxBatchSize: batching ? policy.maxBatchSize : 0,
+        input: sig.inputs.map((t) => ({ name: t.name, dataType: dataType(t.datatype), dims: dims(t.shape) })),
+        output: sig.outputs.map((t) => ({ name: t.name, dataType: dataType(t.datatype), dims: dims(t.shape) })),
+        schedulingChoice: batching
+          ? {
+              case: 'dynamicBatching',
+              value: {
+                preferredBatchSize: [...policy.preferredBatchSizes],
+                maxQueueDelayMicroseconds: BigInt(policy.maxQueueDelayMicros),
+                preserveOrdering: true,
+                defaultQueuePolicy: { maxQueueSize: policy.maxQueueSize },
+              },
+            }
+          : { case: undefined },
         instanceGroup: [{ name: `${name}_cpu`, kind: ModelInstanceGroup_Kind.CPU, count: this.settings.workers }],
       },
     });
@@ -156,7 +174,8 @@ export class InferenceService implements OnModuleInit, BeforeApplicationShutdown
     return create(ModelStatisticsResponseSchema, { modelStats: versions.map((v) => v.stats.toProto(v.model, String(v.version))) });
   }
 
-  async infer(req: ModelInferRequest): Promise<ModelInferResponse> {
+  /** One inference; `call` carries the caller's deadline and cancellation (gRPC), honoured while it waits. */
+  async infer(req: ModelInferRequest, call: RunOptions = {}): Promise<ModelInferResponse> {
     validateInferRequest(req);
     const arrived = new Date();
     const started = process.hrtime.bigint();
@@ -180,7 +199,7 @@ export class InferenceService implements OnModuleInit, BeforeApplicationShutdown
       const shadows = this.models.acquireShadows(req.modelName);
       const shadowFeeds = shadows.map(() => tensors.map((t) => toWire({ ...t, data: t.data.slice() })));
       const decodedAt = process.hrtime.bigint();
-      const result = await this.models.run(lease, tensors.map(toWire), names);
+      const result = await this.models.run(lease, tensors.map(toWire), names, call);
       const ranAt = process.hrtime.bigint();
       const outputs = result.outputs.map(fromWire);
       const encoded = encodeOutputs(outputs, wantsRawOutput(req));
@@ -198,6 +217,8 @@ export class InferenceService implements OnModuleInit, BeforeApplicationShutdown
         inputNs: Number(decodedAt - started),
         computeNs: result.computeNs,
         outputNs: Number(done - ranAt),
+        batchSize: result.batchSize,
+        execution: result.execution,
       });
       if (sampled) this.record({ requestId, v, route: lease.route, inputs, outputs: outputs.map((t) => logged(t, false)), started, arrived });
       shadows.forEach((s, i) => this.shadow(s, shadowFeeds[i] ?? [], names, requestId, inputs, arrived));
@@ -212,18 +233,26 @@ export class InferenceService implements OnModuleInit, BeforeApplicationShutdown
   }
 
   /**
-   * Triton's stream semantics: each request gets one response; a failed request is reported in that
-   * response's error_message and the stream stays open for the next.
+   * Triton's stream semantics: each request gets one response, in the order sent; a failed request is
+   * reported in that response's error_message and the stream stays open for the next. Up to
+   * STREAM_WINDOW requests of one stream run at once (so they batch); beyond it the stream is not read
+   * until the oldest is answered, which is the client's backpressure.
    */
-  async *streamInfer(requests: AsyncIterable<ModelInferRequest>): AsyncGenerator<MessageInitShape<typeof ModelStreamInferResponseSchema>> {
-    for await (const req of requests) {
+  async *streamInfer(requests: AsyncIterable<ModelInferRequest>, call: RunOptions = {}): AsyncGenerator<MessageInitShape<typeof ModelStreamInferResponseSchema>> {
+    const answer = async (req: ModelInferRequest): Promise<MessageInitShape<typeof ModelStreamInferResponseSchema>> => {
       try {
-        yield { inferResponse: await this.infer(req) };
+        return { inferResponse: await this.infer(req, call) };
       } catch (err) {
         const message = err instanceof GrpcError ? err.message : 'internal error';
-        yield { errorMessage: message, inferResponse: { modelName: req.modelName, modelVersion: req.modelVersion, id: req.id } };
+        return { errorMessage: message, inferResponse: { modelName: req.modelName, modelVersion: req.modelVersion, id: req.id } };
       }
+    };
+    const window: Promise<MessageInitShape<typeof ModelStreamInferResponseSchema>>[] = [];
+    for await (const req of requests) {
+      window.push(answer(req));
+      if (window.length >= STREAM_WINDOW) yield await (window.shift() as Promise<MessageInitShape<typeof ModelStreamInferResponseSchema>>);
     }
+    while (window.length > 0) yield await (window.shift() as Promise<MessageInitShape<typeof ModelStreamInferResponseSchema>>);
   }
 
   /** NOT_FOUND saying why: no deployment known, or deployed but not (yet) loaded and why. */
@@ -262,7 +291,15 @@ export class InferenceService implements OnModuleInit, BeforeApplicationShutdown
       .run(lease, feeds, outputNames)
       .then(
         (result) => {
-          v.stats.recordSuccess({ totalNs: Number(process.hrtime.bigint() - started), queueNs: result.queueNs, inputNs: 0, computeNs: result.computeNs, outputNs: 0 });
+          v.stats.recordSuccess({
+            totalNs: Number(process.hrtime.bigint() - started),
+            queueNs: result.queueNs,
+            inputNs: 0,
+            computeNs: result.computeNs,
+            outputNs: 0,
+            batchSize: result.batchSize,
+            execution: result.execution,
+          });
           if (inputs !== undefined) this.record({ requestId, v, route: 'shadow', inputs, outputs: result.outputs.map((t) => logged(fromWire(t), false)), started, arrived });
         },
         (err: unknown) => {

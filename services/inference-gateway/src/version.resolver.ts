@@ -47,7 +47,7 @@ export class VersionResolver implements OnApplicationShutdown {
       const mv = versions.get(version) ?? (await this.getVersion({ model, selector: { case: 'version', value: version } }, `version ${version}`));
       artifacts.set(version, await this.artifactOf(mv));
     }
-    return { generation: deployment.generation, routes, shadows: deployment.shadowVersions.filter((v) => v > 0), artifacts };
+    return { generation: deployment.generation, routes, shadows: deployment.shadowVersions.filter((v) => v > 0), artifacts, batching: deployment.batching };
   }
 
   onApplicationShutdown(): void {

@@ -94,7 +94,7 @@ const eventually = <T>(what: string, probe: () => Promise<T | undefined>, timeou
 const failure = grpcFailure;
 
 let generation = 0;
-async function deploy(d: Pick<MessageInitShape<typeof DeploymentSchema>, 'target' | 'traffic'>): Promise<number> {
+async function deploy(d: Pick<MessageInitShape<typeof DeploymentSchema>, 'target' | 'traffic' | 'batching'>): Promise<number> {
   generation += 1;
   const deployment = create(DeploymentSchema, { ...d, model: 'iris', generation });
   await publisher.publish(topic, DeploymentChangedSchema, create(DeploymentChangedSchema, { deployment }), { key: 'iris', source });
@@ -461,5 +461,24 @@ describe('serving', () => {
     const metricsText = await (await fetch(`${base}/metrics`)).text();
     expect(metricsText).toMatch(/aio_inference_log_records_total\{[^}]*outcome="published"[^}]*\} [1-9]/);
     expect(metricsText).toMatch(/aio_inference_in_flight\{[^}]*model="iris"/);
+  });
+
+  it("batches concurrent requests as the deployment's batching asks, answers identical to unbatched ones", async () => {
+    // 8 requests of 2 rows fill max_batch_size 16: they run together at once; the long delay only
+    // makes sure requests still on the wire on a slow machine join them.
+    await deploy({ target: { case: 'version', value: 2 }, batching: { maxBatchSize: 16, maxQueueDelayMicros: 1_000_000, preferredBatchSizes: [16] } });
+    await eventually('batching on', async () => ((await client.modelConfig({ name: 'iris' })).config?.maxBatchSize === 16 ? true : undefined));
+    const config = (await client.modelConfig({ name: 'iris' })).config;
+    // Triton's convention: dims without the batch dimension once max_batch_size > 0.
+    expect(config?.input.map((t) => [t.name, t.dims])).toEqual([['x', [2n]], ['d', []], ['i', []], ['n', []], ['f', []]]);
+    expect(config?.schedulingChoice).toMatchObject({ case: 'dynamicBatching', value: { preferredBatchSize: [16], maxQueueDelayMicroseconds: 1_000_000n } });
+    const answers = await Promise.all(Array.from({ length: 8 }, (_, i) => client.modelInfer(typedRequest(`batch-${i}`))));
+    answers.forEach((a, i) => {
+      expect([a.id, a.modelVersion]).toEqual([`batch-${i}`, '2']);
+      checkTyped(a);
+    });
+    const stats = (await client.modelStatistics({ name: 'iris', version: '2' })).modelStats[0];
+    expect(stats?.batchStats.some((b) => b.batchSize === 16n)).toBe(true);
+    expect(stats!.executionCount).toBeLessThan(stats!.inferenceCount);
   });
 });

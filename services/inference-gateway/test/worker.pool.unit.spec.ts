@@ -1,12 +1,16 @@
 import { GrpcError, Status } from '@aio/grpc';
 import type { Logger } from '@aio/telemetry';
 import { afterEach, describe, expect, it } from 'vitest';
-import { WorkerPool } from '../src/serving/worker.pool.js';
+import { WorkerPool, type BatchPolicy } from '../src/serving/worker.pool.js';
 import type { WireTensor } from '../src/serving/worker.messages.js';
 
 const logger = { debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined } as unknown as Logger;
 const workerUrl = new URL('./fixtures/scripted.worker.mjs', import.meta.url);
 const feed = (v: number): WireTensor[] => [{ name: 'x', type: 'float32', dims: [1], data: Float32Array.from([v]) }];
+/** A request of `rows` rows of width `width`, every value v. */
+const rowsOf = (v: number, rows = 1, width = 2): WireTensor[] => [{ name: 'x', type: 'float32', dims: [rows, width], data: new Float32Array(rows * width).fill(v) }];
+const batching = (p: Partial<BatchPolicy> = {}): BatchPolicy => ({ maxBatchSize: 4, maxQueueDelayMicros: 0, preferredBatchSizes: [], maxQueueSize: 64, ...p });
+const values = (r: { outputs: WireTensor[] }): number[] => Array.from(r.outputs[0]?.data as Float32Array);
 
 let pool: WorkerPool | undefined;
 afterEach(async () => {
@@ -46,7 +50,7 @@ describe('WorkerPool', () => {
     const queued = [pool.run('hold@1', feed(2), ['x']), pool.run('hold@1', feed(3), ['x'])];
     const full = await failure(pool.run('hold@1', feed(4), ['x']));
     expect(full.code).toBe(Status.RESOURCE_EXHAUSTED);
-    expect(full.message).toMatch(/hold@1 has 2 requests waiting \(AIO_INFER_QUEUE_LIMIT\); retry after 100 ms/);
+    expect(full.message).toMatch(/hold@1 has 2 requests waiting, its queue limit \(.*AIO_INFER_QUEUE_LIMIT\); retry after 100 ms/);
     expect(full.metadata.get('grpc-retry-pushback-ms')).toEqual(['100']);
     release(pool);
     await running;
@@ -94,5 +98,75 @@ describe('WorkerPool', () => {
     await inFlight[1];
     await closing;
     pool = undefined;
+  });
+
+  it('batches what queued while the worker was busy, up to the max batch size in rows, answers in order', async () => {
+    pool = new WorkerPool({ size: 1, queueLimit: 64, timeoutMs: 10_000, logger, workerUrl });
+    pool.start();
+    await pool.load('hold@1', '/model.onnx');
+    pool.setPolicy('hold@1', batching({ maxBatchSize: 4 }));
+    const first = pool.run('hold@1', rowsOf(0), ['x']); // the idle worker takes it alone
+    const rest = [1, 2, 3, 4, 5].map((v) => pool!.run('hold@1', rowsOf(v), ['x']));
+    expect(pool.depth('hold@1')).toBe(6);
+    release(pool);
+    expect((await first).batchSize).toBe(1);
+    release(pool);
+    const batch = await Promise.all(rest.slice(0, 4));
+    expect(batch.map((r) => r.batchSize)).toEqual([4, 4, 4, 4]);
+    expect(batch.map(values)).toEqual([[1, 1], [2, 2], [3, 3], [4, 4]]);
+    release(pool);
+    expect(values(await (rest[4] as Promise<{ outputs: WireTensor[] }>))).toEqual([5, 5]);
+  });
+
+  it('never batches requests whose non-batch dimensions or outputs differ, nor beyond the row budget', async () => {
+    pool = new WorkerPool({ size: 1, queueLimit: 64, timeoutMs: 10_000, logger, workerUrl });
+    pool.start();
+    await pool.load('hold@1', '/model.onnx');
+    pool.setPolicy('hold@1', batching({ maxBatchSize: 4 }));
+    const first = pool.run('hold@1', rowsOf(0), ['x']);
+    const narrow = [pool.run('hold@1', rowsOf(1, 1, 2), ['x']), pool.run('hold@1', rowsOf(2, 3, 2), ['x'])];
+    const wide = pool.run('hold@1', rowsOf(3, 1, 3), ['x']);
+    const tooMany = pool.run('hold@1', rowsOf(4, 1, 2), ['x']); // 1 + 3 rows fill the budget of 4
+    release(pool);
+    await first;
+    release(pool);
+    // batchSize counts rows, as Triton's batch statistics do.
+    expect((await Promise.all(narrow)).map((r) => [r.batchSize, r.outputs[0]?.dims])).toEqual([[4, [1, 2]], [4, [3, 2]]]);
+    release(pool);
+    expect((await wide).batchSize).toBe(1);
+    release(pool);
+    expect((await tooMany).batchSize).toBe(1);
+  });
+
+  it('waits up to the queue delay for companions; a preferred size runs at once', async () => {
+    pool = new WorkerPool({ size: 2, queueLimit: 64, timeoutMs: 10_000, logger, workerUrl });
+    pool.start();
+    await pool.load('echo@1', '/model.onnx');
+    pool.setPolicy('echo@1', batching({ maxBatchSize: 8, maxQueueDelayMicros: 20_000 }));
+    // Idle workers, yet the three wait out the delay together instead of running alone.
+    const three = await Promise.all([1, 2, 3].map((v) => pool!.run('echo@1', rowsOf(v), ['x'])));
+    expect(three.map((r) => r.batchSize)).toEqual([3, 3, 3]);
+    // With a preferred size of 2 and a delay far beyond the test's timeout, two requests run at once.
+    pool.setPolicy('echo@1', batching({ maxBatchSize: 8, maxQueueDelayMicros: 60_000_000, preferredBatchSizes: [2] }));
+    const two = await Promise.all([1, 2].map((v) => pool!.run('echo@1', rowsOf(v), ['x'])));
+    expect(two.map((r) => r.batchSize)).toEqual([2, 2]);
+  });
+
+  it("honours the caller's deadline and cancellation without harming the worker", async () => {
+    pool = new WorkerPool({ size: 1, queueLimit: 64, timeoutMs: 10_000, logger, workerUrl });
+    pool.start();
+    await pool.load('hold@1', '/model.onnx');
+    const past = await failure(pool.run('hold@1', feed(0), ['x'], { deadline: new Date(Date.now() - 1) }));
+    expect([past.code, past.message]).toEqual([Status.DEADLINE_EXCEEDED, "hold@1 could not answer before the call's deadline"]);
+    const running = pool.run('hold@1', feed(1), ['x']);
+    const late = failure(pool.run('hold@1', feed(2), ['x'], { deadline: new Date(Date.now() + 30) }));
+    const cancel = new AbortController();
+    const cancelled = failure(pool.run('hold@1', feed(3), ['x'], { signal: cancel.signal }));
+    cancel.abort(new GrpcError(Status.CANCELLED, 'the client cancelled the call'));
+    expect((await late).code).toBe(Status.DEADLINE_EXCEEDED);
+    expect((await cancelled).message).toBe('the client cancelled the call');
+    expect(pool.depth('hold@1')).toBe(1); // only the running one: the others left the queue
+    release(pool);
+    expect(values(await running)).toEqual([1]);
   });
 });

@@ -1,9 +1,10 @@
 import { GrpcError, Status } from '@aio/grpc';
 import type { Logger } from '@aio/telemetry';
+import { resolveBatching, type BatchDefaults, type BatchingRequest, type ResolvedBatching } from './batch.policy.js';
 import { VersionStats } from './model.stats.js';
 import { datatypeOfOrt, type Signature, type TensorSpec } from './tensor.codec.js';
 import { chooseRoute, type Route } from './traffic.split.js';
-import type { LoadedSignature, RunResult, WorkerPool } from './worker.pool.js';
+import type { LoadedSignature, RunOptions, RunResult, WorkerPool } from './worker.pool.js';
 import type { WireMeta, WireTensor } from './worker.messages.js';
 
 /** Triton's model states, as RepositoryIndex reports them. */
@@ -18,6 +19,10 @@ export interface ServedVersion {
   state: VersionState;
   reason: string;
   signature: Signature | undefined;
+  /** What the worker pool loaded: the raw signature, symbolic dimensions included. */
+  loaded: LoadedSignature | undefined;
+  /** How its requests are batched and queued (set once it is READY). */
+  batching: ResolvedBatching | undefined;
   inFlight: number;
   readonly stats: VersionStats;
   onDrained: (() => void) | undefined;
@@ -37,6 +42,8 @@ export interface ServingPlan {
   /** Versions that get a copy of each request (answer logged, never returned). */
   readonly shadows: readonly number[];
   readonly artifacts: ReadonlyMap<number, VersionArtifact>;
+  /** The deployment's batching settings; undefined = the gateway's defaults. */
+  readonly batching?: BatchingRequest | undefined;
 }
 
 interface ServedModel {
@@ -73,6 +80,7 @@ export class ModelManager {
     private readonly pool: WorkerPool,
     private readonly random: () => number,
     private readonly logger: Logger,
+    private readonly batchDefaults: BatchDefaults,
   ) {}
 
   /** Loads what the plan needs, moves the traffic, then drains and unloads what it no longer needs. */
@@ -126,8 +134,8 @@ export class ModelManager {
     });
   }
 
-  run(lease: Lease, feeds: WireTensor[], outputs: string[]): Promise<RunResult> {
-    return this.pool.run(lease.version.key, feeds, outputs);
+  run(lease: Lease, feeds: WireTensor[], outputs: string[], options?: RunOptions): Promise<RunResult> {
+    return this.pool.run(lease.version.key, feeds, outputs, options);
   }
 
   /** Requests queued or running on a version (for tests and metrics). */
@@ -231,6 +239,8 @@ export class ModelManager {
           state: 'LOADING',
           reason: '',
           signature: undefined,
+          loaded: undefined,
+          batching: undefined,
           inFlight: 0,
           stats: current?.stats ?? new VersionStats(),
           onDrained: undefined,
@@ -243,6 +253,8 @@ export class ModelManager {
           const loaded = await this.pool.load(v.key, v.path);
           opened = true;
           v.signature = signatureOf(loaded, artifact, `model ${model.name} version ${version}`);
+          v.loaded = loaded;
+          this.applyBatching(v, plan.batching);
           v.state = 'READY';
           fresh.push(v);
           if (previous !== undefined) {
@@ -264,6 +276,11 @@ export class ModelManager {
       model.reason = `deployment generation ${plan.generation} cannot be served: ${failures.join('; ')}`;
       throw new GrpcError(Status.UNAVAILABLE, `model ${model.name}: ${model.reason}`);
     }
+    // Versions that stay loaded take the plan's batching too (a deployment may change only that).
+    for (const version of wanted) {
+      const v = model.versions.get(version);
+      if (v?.state === 'READY' && !fresh.includes(v)) this.applyBatching(v, plan.batching);
+    }
     model.routes = plan.routes;
     model.shadows = plan.shadows;
     model.generation = plan.generation;
@@ -273,6 +290,16 @@ export class ModelManager {
       'aio.generation': plan.generation,
     });
     await Promise.all([...model.versions.values()].filter((v) => !wanted.includes(v.version)).map((v) => this.retire(model, v)));
+  }
+
+  private applyBatching(v: ServedVersion, requested: BatchingRequest | undefined): void {
+    if (v.loaded === undefined) return;
+    const before = v.batching?.note;
+    v.batching = resolveBatching(v.loaded, requested, this.batchDefaults);
+    this.pool.setPolicy(v.key, v.batching.policy);
+    if (v.batching.note !== before) {
+      this.logger.info(`model ${v.model} version ${v.version}: ${v.batching.note}`, { 'aio.model': v.model, 'aio.version': v.version });
+    }
   }
 
   /** Waits for the version's leases to be released, then closes its sessions and forgets it. */

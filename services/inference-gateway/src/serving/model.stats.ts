@@ -10,8 +10,8 @@ const zero = (): Duration => ({ count: 0n, ns: 0n });
 
 /**
  * Triton's per-version inference statistics: counts and cumulative durations of successful and failed
- * requests, of time spent queued and computing. The gateway runs one request per execution (no
- * batching yet), so inference_count = execution_count = successes.
+ * requests, of time spent queued and computing; inference_count counts requests, execution_count the
+ * session runs (a batch is one), and batch_stats the runs per batch size.
  */
 export class VersionStats {
   private readonly success = zero();
@@ -21,8 +21,24 @@ export class VersionStats {
   private readonly computeInfer = zero();
   private readonly computeOutput = zero();
   private lastInferenceMs = 0n;
+  private executions = 0n;
+  private readonly batches = new Map<number, Duration>();
 
-  recordSuccess(d: { totalNs: number; queueNs: number; inputNs: number; computeNs: number; outputNs: number }): void {
+  /**
+   * One answered request. `execution` is set on one request per session run (the first of a batch),
+   * so a batch counts once in execution_count and batch_stats.
+   */
+  recordSuccess(d: { totalNs: number; queueNs: number; inputNs: number; computeNs: number; outputNs: number; batchSize?: number; execution?: boolean }): void {
+    if (d.execution ?? true) {
+      this.executions += 1n;
+      const size = d.batchSize ?? 1;
+      let b = this.batches.get(size);
+      if (b === undefined) {
+        b = zero();
+        this.batches.set(size, b);
+      }
+      add(b, d.computeNs);
+    }
     add(this.success, d.totalNs);
     add(this.queue, d.queueNs);
     add(this.computeInput, d.inputNs);
@@ -42,7 +58,7 @@ export class VersionStats {
       version,
       lastInference: this.lastInferenceMs,
       inferenceCount: this.success.count,
-      executionCount: this.success.count,
+      executionCount: this.executions,
       inferenceStats: {
         success: { ...this.success },
         fail: { ...this.fail },
@@ -51,6 +67,9 @@ export class VersionStats {
         computeInfer: { ...this.computeInfer },
         computeOutput: { ...this.computeOutput },
       },
+      batchStats: [...this.batches.entries()]
+        .sort(([a], [b]) => a - b)
+        .map(([batchSize, d]) => ({ batchSize: BigInt(batchSize), computeInfer: { ...d }, computeInput: { count: d.count, ns: 0n }, computeOutput: { count: d.count, ns: 0n } })),
     });
   }
 }

@@ -3,7 +3,10 @@
 // TypeScript here (type imports, no enums or parameter properties): tests run this file directly.
 import { parentPort } from 'node:worker_threads';
 import * as ort from 'onnxruntime-node';
-import type { FromWorker, ToWorker, WireMeta, WireTensor } from './worker.messages.js';
+import type { FromWorker, RunOutcome, ToWorker, WireMeta, WireTensor } from './worker.messages.js';
+
+// Loaded at run time by URL: under tests this file runs as TypeScript and its sibling is a .ts file.
+const batching = (await import(new URL(import.meta.url.endsWith('.ts') ? './tensor.batch.ts' : './tensor.batch.js', import.meta.url).href)) as typeof import('./tensor.batch.js');
 
 const port = parentPort;
 if (port === null) throw new Error('onnx.worker must run as a worker thread');
@@ -41,6 +44,47 @@ async function warmUp(session: ort.InferenceSession): Promise<void> {
   await session.run(feeds);
 }
 
+async function runFeeds(session: ort.InferenceSession, feeds: readonly WireTensor[], names: readonly string[]): Promise<WireTensor[]> {
+  const inputs: Record<string, ort.Tensor> = {};
+  for (const f of feeds) inputs[f.name] = new ort.Tensor(f.type as ort.Tensor.Type, f.data, f.dims);
+  const results = await session.run(inputs, names);
+  return names.map((name) => {
+    const t = results[name];
+    if (t === undefined) throw new Error(`the model produced no output "${name}"`);
+    let data = t.data as WireTensor['data'];
+    // Transfer only a buffer the tensor owns whole; otherwise a copy of its bytes.
+    if (data.byteOffset !== 0 || data.byteLength !== data.buffer.byteLength || !(data.buffer instanceof ArrayBuffer)) data = data.slice();
+    return { name, type: t.type, dims: [...t.dims], data };
+  });
+}
+
+async function runAlone(session: ort.InferenceSession, feeds: readonly WireTensor[], names: readonly string[]): Promise<RunOutcome> {
+  try {
+    return { ok: true, outputs: await runFeeds(session, feeds, names) };
+  } catch (err) {
+    return { ok: false, message: err instanceof Error ? err.message : String(err) };
+  }
+}
+
+/**
+ * Several requests run as one batch; when the batch fails (one bad request) or its outputs do not
+ * keep rows apart, each runs alone, so every request gets its own answer or its own error.
+ */
+async function runRequests(session: ort.InferenceSession, requests: readonly WireTensor[][], names: readonly string[]): Promise<{ results: RunOutcome[]; batched: boolean }> {
+  if (requests.length > 1) {
+    try {
+      const { feeds, rows } = batching.concatRequests(requests);
+      const parts = batching.splitOutputs(await runFeeds(session, feeds, names), rows);
+      if (parts !== undefined) return { results: parts.map((outputs) => ({ ok: true, outputs })), batched: true };
+    } catch {
+      // Fall through: find out which request the model refuses.
+    }
+  }
+  const results: RunOutcome[] = [];
+  for (const feeds of requests) results.push(await runAlone(session, feeds, names));
+  return { results, batched: false };
+}
+
 function reply(message: FromWorker, transfer: ArrayBuffer[] = []): void {
   port?.postMessage(message, transfer);
 }
@@ -51,7 +95,8 @@ async function handle(msg: ToWorker): Promise<void> {
       let session = sessions.get(msg.key);
       if (session === undefined) {
         // One thread per worker, so one intra-op thread per session: the pool is the parallelism.
-        const opened = await ort.InferenceSession.create(msg.path, { intraOpNumThreads: 1, interOpNumThreads: 1, executionMode: 'sequential' });
+        // Errors reach the caller (and the logs) as answers; onnxruntime's own stderr lines would only repeat them.
+        const opened = await ort.InferenceSession.create(msg.path, { intraOpNumThreads: 1, interOpNumThreads: 1, executionMode: 'sequential', logSeverityLevel: 4 });
         try {
           await warmUp(opened);
         } catch (err) {
@@ -74,23 +119,11 @@ async function handle(msg: ToWorker): Promise<void> {
     case 'run': {
       const session = sessions.get(msg.key);
       if (session === undefined) throw new Error(`no session for ${msg.key} in this worker`);
-      const feeds: Record<string, ort.Tensor> = {};
-      for (const f of msg.feeds) feeds[f.name] = new ort.Tensor(f.type as ort.Tensor.Type, f.data, f.dims);
       const started = process.hrtime.bigint();
-      const results = await session.run(feeds, msg.outputs);
+      const { results, batched } = await runRequests(session, msg.requests, msg.outputs);
       const computeNs = Number(process.hrtime.bigint() - started);
-      const outputs: WireTensor[] = [];
-      const transfer: ArrayBuffer[] = [];
-      for (const name of msg.outputs) {
-        const t = results[name];
-        if (t === undefined) throw new Error(`the model produced no output "${name}"`);
-        let data = t.data as WireTensor['data'];
-        // Transfer only a buffer the tensor owns whole; otherwise a copy of its bytes.
-        if (data.byteOffset !== 0 || data.byteLength !== data.buffer.byteLength || !(data.buffer instanceof ArrayBuffer)) data = data.slice();
-        outputs.push({ name, type: t.type, dims: [...t.dims], data });
-        transfer.push(data.buffer as ArrayBuffer);
-      }
-      reply({ kind: 'result', id: msg.id, outputs, computeNs }, transfer);
+      const transfer = results.flatMap((r) => (r.ok ? r.outputs.map((t) => t.data.buffer as ArrayBuffer) : []));
+      reply({ kind: 'result', id: msg.id, results, computeNs, batched }, transfer);
       return;
     }
   }

@@ -35,10 +35,15 @@ export interface WireMeta {
 export type ToWorker =
   | { kind: 'load'; id: number; key: string; path: string }
   | { kind: 'unload'; id: number; key: string }
-  | { kind: 'run'; id: number; key: string; feeds: WireTensor[]; outputs: string[] };
+  /** One or more requests of one model version run as a batch (concatenated along dimension 0). */
+  | { kind: 'run'; id: number; key: string; requests: WireTensor[][]; outputs: string[] };
+
+/** The answer to one request of a run: its outputs, or why the model refused it. */
+export type RunOutcome = { ok: true; outputs: WireTensor[] } | { ok: false; message: string };
 
 export type FromWorker =
   | { kind: 'loaded'; id: number; inputs: WireMeta[]; outputs: WireMeta[] }
   | { kind: 'unloaded'; id: number }
-  | { kind: 'result'; id: number; outputs: WireTensor[]; computeNs: number }
+  /** One outcome per request, in order; `batched` when they ran as one session.run. */
+  | { kind: 'result'; id: number; results: RunOutcome[]; computeNs: number; batched: boolean }
   | { kind: 'failed'; id: number; message: string };

@@ -20,6 +20,32 @@ export interface RunResult {
   outputs: WireTensor[];
   queueNs: number;
   computeNs: number;
+  /** Rows of the session.run this request was part of (Triton's batch size): its own rows when it ran alone. */
+  batchSize: number;
+  /** True for one request per session run (the first of its batch): what counts executions. */
+  execution: boolean;
+}
+
+/**
+ * How requests of one model version are batched and queued. Batches are formed only from requests
+ * that agree on every dimension but the first (the batch axis) and ask for the same outputs.
+ */
+export interface BatchPolicy {
+  /** Most rows (sum of the requests' first dimensions) in one run; 1 = no batching. */
+  maxBatchSize: number;
+  /** Longest the oldest request waits for companions before an incomplete batch runs. */
+  maxQueueDelayMicros: number;
+  /** Batch sizes (rows) that run as soon as they are formed, without waiting out the delay. */
+  preferredBatchSizes: readonly number[];
+  /** Requests waiting for this version before RESOURCE_EXHAUSTED. */
+  maxQueueSize: number;
+}
+
+export interface RunOptions {
+  /** The caller's deadline: the request leaves the queue (or its answer is abandoned) when it passes. */
+  deadline?: Date | undefined;
+  /** The caller went away: the request leaves the queue. */
+  signal?: AbortSignal | undefined;
 }
 
 export interface LoadedSignature {
@@ -27,15 +53,32 @@ export interface LoadedSignature {
   outputs: WireMeta[];
 }
 
-interface Job {
+export interface Job {
   key: string;
   feeds: WireTensor[];
   outputs: string[];
+  /** Requests with the same group can share a batch; undefined = this request always runs alone. */
+  group: string | undefined;
+  /** The request's first dimension (its share of a batch). */
+  rows: number;
   enqueued: bigint;
   dispatched?: bigint;
+  /** Fires at the caller's deadline or the queue timeout, whichever is first. */
   timer: NodeJS.Timeout;
+  settled: boolean;
+  onAbort: (() => void) | undefined;
+  signal: AbortSignal | undefined;
   resolve: (r: RunResult) => void;
   reject: (e: Error) => void;
+}
+
+/** Requests handed to a worker as one message (one session.run when they batch). */
+interface Run {
+  id: number;
+  key: string;
+  jobs: Job[];
+  /** AIO_INFER_TIMEOUT_MS after dispatch: a worker still running then is stuck and replaced. */
+  timer: NodeJS.Timeout;
 }
 
 interface Call {
@@ -49,25 +92,47 @@ interface Slot {
   /** Model keys whose session is open (and warm) in this worker. */
   readonly keys: Set<string>;
   readonly calls: Map<number, Call>;
-  running: { id: number; job: Job } | undefined;
+  running: Run | undefined;
   lastError: Error | undefined;
   /** Set once the pool terminated it on purpose (close, a stuck run). */
   retired: boolean;
 }
 
 /** Retry hint for RESOURCE_EXHAUSTED: grpc-js clients with retries honour grpc-retry-pushback-ms. */
-const PUSHBACK_MS = '100';
+export const PUSHBACK_MS = 100;
+
+const NO_BATCHING: Omit<BatchPolicy, 'maxQueueSize'> = { maxBatchSize: 1, maxQueueDelayMicros: 0, preferredBatchSizes: [] };
+
+function message(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+/**
+ * The batch group of a request: requests of equal group have the same inputs (names, types and every
+ * dimension but the first) and ask for the same outputs, so they can be concatenated along dimension
+ * 0. Undefined (never batched) when the inputs disagree on the first dimension or have none.
+ */
+export function batchGroup(feeds: readonly WireTensor[], outputs: readonly string[]): { group: string | undefined; rows: number } {
+  const rows = feeds[0]?.dims[0];
+  if (rows === undefined || feeds.some((f) => f.dims[0] !== rows)) return { group: undefined, rows: 1 };
+  let group = outputs.join(',');
+  for (const f of feeds) group += `|${f.name}:${f.type}:${f.dims.slice(1).join('x')}`;
+  return { group, rows };
+}
 
 /**
  * Worker threads that hold onnxruntime sessions, fed from one bounded queue per model version.
- * A worker runs one request at a time; an idle worker takes the next request round-robin across the
- * versions it has loaded. A worker that dies is replaced (its sessions reopened) and its in-flight
- * request fails with UNAVAILABLE; nothing waits for a dead worker.
+ * A worker runs one batch at a time; an idle worker takes the next batch round-robin across the
+ * versions it has loaded. A batch is what is queued for a version when the worker frees up (up to
+ * the version's max batch size), or, with a queue delay, what arrived until the oldest request waited
+ * that long or a preferred size formed. A worker that dies is replaced (its sessions reopened) and
+ * its in-flight requests fail with UNAVAILABLE; nothing waits for a dead worker.
  */
 export class WorkerPool {
   private readonly slots: Slot[] = [];
   /** key -> artifact path of every version loaded (or loading): what a replacement worker reopens. */
   private readonly models = new Map<string, string>();
+  private readonly policies = new Map<string, BatchPolicy>();
   private readonly queues = new Map<string, Job[]>();
   private nextId = 1;
   private nextSlot = 0;
@@ -76,6 +141,8 @@ export class WorkerPool {
   private crashes = 0;
   private readonly respawns = new Set<NodeJS.Timeout>();
   private idleWaiters: (() => void)[] = [];
+  /** The pump scheduled for when a waiting batch's queue delay runs out. */
+  private delayTimer: { at: bigint; timer: NodeJS.Timeout } | undefined;
 
   constructor(private readonly options: WorkerPoolOptions) {}
 
@@ -89,7 +156,19 @@ export class WorkerPool {
 
   /** Requests queued or running for a key. */
   depth(key: string): number {
-    return (this.queues.get(key)?.length ?? 0) + this.slots.filter((s) => s.running?.job.key === key).length;
+    let n = this.queues.get(key)?.length ?? 0;
+    for (const s of this.slots) if (s.running?.key === key) n += s.running.jobs.length;
+    return n;
+  }
+
+  /** The batching and queue limit of a version (default: no batching, AIO_INFER_QUEUE_LIMIT). */
+  policy(key: string): BatchPolicy {
+    return this.policies.get(key) ?? { ...NO_BATCHING, maxQueueSize: this.options.queueLimit };
+  }
+
+  setPolicy(key: string, policy: BatchPolicy): void {
+    this.policies.set(key, policy);
+    this.pump();
   }
 
   /**
@@ -113,9 +192,10 @@ export class WorkerPool {
   /** Closes the sessions of `key` in every worker; anything still queued for it fails with UNAVAILABLE. */
   async unload(key: string): Promise<void> {
     this.models.delete(key);
+    this.policies.delete(key);
     const queued = this.queues.get(key) ?? [];
     this.queues.delete(key);
-    for (const job of queued) this.fail(job, new GrpcError(Status.UNAVAILABLE, `${key} was unloaded before its turn; retry`));
+    for (const job of queued) this.settle(job, new GrpcError(Status.UNAVAILABLE, `${key} was unloaded before its turn; retry`));
     await Promise.all(
       this.slots.map(async (slot) => {
         slot.keys.delete(key);
@@ -125,30 +205,46 @@ export class WorkerPool {
   }
 
   /** Queues one inference; the feeds' buffers are transferred to the worker. */
-  run(key: string, feeds: WireTensor[], outputs: string[]): Promise<RunResult> {
+  run(key: string, feeds: WireTensor[], outputs: string[], options: RunOptions = {}): Promise<RunResult> {
     if (this.closing) return Promise.reject(new GrpcError(Status.UNAVAILABLE, 'the gateway is shutting down; retry on another instance'));
     if (!this.models.has(key)) return Promise.reject(new GrpcError(Status.UNAVAILABLE, `${key} is not loaded`));
+    const policy = this.policy(key);
     let queue = this.queues.get(key);
     if (queue === undefined) {
       queue = [];
       this.queues.set(key, queue);
     }
-    if (queue.length >= this.options.queueLimit) {
-      const full = new GrpcError(Status.RESOURCE_EXHAUSTED, `${key} has ${queue.length} requests waiting (AIO_INFER_QUEUE_LIMIT); retry after ${PUSHBACK_MS} ms with backoff`);
-      full.metadata.set('grpc-retry-pushback-ms', PUSHBACK_MS);
+    if (queue.length >= policy.maxQueueSize) {
+      const full = new GrpcError(Status.RESOURCE_EXHAUSTED, `${key} has ${queue.length} requests waiting, its queue limit (the deployment's batching.max_queue_size, else AIO_INFER_QUEUE_LIMIT); retry after ${PUSHBACK_MS} ms with backoff`);
+      full.metadata.set('grpc-retry-pushback-ms', String(PUSHBACK_MS));
       return Promise.reject(full);
     }
+    const { signal } = options;
+    if (signal?.aborted === true) return Promise.reject(signal.reason instanceof Error ? signal.reason : new GrpcError(Status.CANCELLED, 'the call was cancelled'));
+    const untilDeadline = options.deadline === undefined ? Infinity : options.deadline.getTime() - Date.now();
+    if (untilDeadline <= 0) return Promise.reject(this.deadlineError(key, true));
+    const { group, rows } = policy.maxBatchSize > 1 ? batchGroup(feeds, outputs) : { group: undefined, rows: 1 };
     const q = queue;
     return new Promise<RunResult>((resolve, reject) => {
+      const byCaller = untilDeadline < this.options.timeoutMs;
       const job: Job = {
         key,
         feeds,
         outputs,
+        group,
+        rows,
         enqueued: process.hrtime.bigint(),
+        settled: false,
+        signal,
+        onAbort: undefined,
         resolve,
         reject,
-        timer: setTimeout(() => this.expire(job), this.options.timeoutMs),
+        timer: setTimeout(() => this.expire(job, byCaller), Math.min(untilDeadline, this.options.timeoutMs)),
       };
+      if (signal !== undefined) {
+        job.onAbort = () => this.abandon(job, signal.reason instanceof Error ? signal.reason : new GrpcError(Status.CANCELLED, 'the call was cancelled'));
+        signal.addEventListener('abort', job.onAbort, { once: true });
+      }
       q.push(job);
       this.pump();
     });
@@ -160,6 +256,7 @@ export class WorkerPool {
     for (const t of this.respawns) clearTimeout(t);
     this.respawns.clear();
     while (this.busy()) await new Promise<void>((resolve) => this.idleWaiters.push(resolve));
+    if (this.delayTimer !== undefined) clearTimeout(this.delayTimer.timer);
     const slots = this.slots.splice(0);
     await Promise.all(
       slots.map((slot) => {
@@ -205,98 +302,150 @@ export class WorkerPool {
   }
 
   private pump(): void {
+    const now = process.hrtime.bigint();
+    let wakeAt: bigint | undefined;
     for (const slot of this.slots) {
       if (slot.running !== undefined || slot.retired) continue;
-      const job = this.take(slot);
-      if (job === undefined) continue;
-      this.dispatch(slot, job);
+      const next = this.take(slot, now);
+      if (next.wakeAt !== undefined && (wakeAt === undefined || next.wakeAt < wakeAt)) wakeAt = next.wakeAt;
+      if (next.jobs !== undefined) this.dispatch(slot, next.jobs);
     }
+    if (wakeAt !== undefined) this.wakeAt(wakeAt);
     if (!this.busy()) {
       const waiters = this.idleWaiters.splice(0);
       for (const w of waiters) w();
     }
   }
 
-  /** The next job this worker can run, round-robin over the versions it holds. */
-  private take(slot: Slot): Job | undefined {
+  /** Pumps again when a batch waiting for companions has waited its queue delay. */
+  private wakeAt(at: bigint): void {
+    if (this.delayTimer !== undefined) {
+      if (this.delayTimer.at <= at) return;
+      clearTimeout(this.delayTimer.timer);
+    }
+    const timer = setTimeout(() => {
+      this.delayTimer = undefined;
+      this.pump();
+    }, Math.max(0, Number(at - process.hrtime.bigint()) / 1e6));
+    this.delayTimer = { at, timer };
+  }
+
+  /** The next batch this worker can run, round-robin over the versions it holds. */
+  private take(slot: Slot, now: bigint): { jobs?: Job[]; wakeAt?: bigint } {
     const keys = [...this.queues.keys()];
+    let wakeAt: bigint | undefined;
     for (let i = 0; i < keys.length; i++) {
       const key = keys[(this.rrOffset + i) % keys.length] as string;
       const q = this.queues.get(key);
       if (q === undefined || q.length === 0 || !slot.keys.has(key)) continue;
+      const formed = formBatch(q, this.policy(key), now);
+      if (formed.jobs === undefined) {
+        if (formed.wakeAt !== undefined && (wakeAt === undefined || formed.wakeAt < wakeAt)) wakeAt = formed.wakeAt;
+        continue;
+      }
       this.rrOffset = (this.rrOffset + i + 1) % Math.max(keys.length, 1);
-      const job = q.shift();
       if (q.length === 0) this.queues.delete(key);
-      return job;
+      return { jobs: formed.jobs };
     }
-    return undefined;
+    return wakeAt === undefined ? {} : { wakeAt };
   }
 
-  private dispatch(slot: Slot, job: Job): void {
+  private dispatch(slot: Slot, jobs: Job[]): void {
     const id = this.nextId++;
-    job.dispatched = process.hrtime.bigint();
-    slot.running = { id, job };
-    const transfer = job.feeds.map((f) => f.data.buffer as ArrayBuffer);
+    const key = (jobs[0] as Job).key;
+    const dispatched = process.hrtime.bigint();
+    for (const job of jobs) job.dispatched = dispatched;
+    const run: Run = { id, key, jobs, timer: setTimeout(() => this.stuck(slot, run), this.options.timeoutMs) };
+    slot.running = run;
+    const outputs = (jobs[0] as Job).outputs;
     slot.calls.set(id, {
       resolve: (reply) => {
         slot.running = undefined;
-        clearTimeout(job.timer);
-        if (reply.kind === 'result') {
-          this.crashes = 0;
-          job.resolve({ outputs: reply.outputs, queueNs: Number((job.dispatched ?? job.enqueued) - job.enqueued), computeNs: reply.computeNs });
-        } else if (reply.kind === 'failed') {
-          job.reject(new GrpcError(Status.INVALID_ARGUMENT, `the model rejected the request: ${reply.message}`));
-        } else {
-          job.reject(new GrpcError(Status.INTERNAL, `unexpected worker reply ${reply.kind}`));
-        }
+        clearTimeout(run.timer);
+        this.finish(run, reply);
         this.pump();
       },
       reject: (err) => {
         slot.running = undefined;
-        clearTimeout(job.timer);
-        job.reject(err);
+        clearTimeout(run.timer);
+        for (const job of jobs) this.settle(job, err);
       },
     });
     try {
-      slot.worker.postMessage({ kind: 'run', id, key: job.key, feeds: job.feeds, outputs: job.outputs } satisfies ToWorker, transfer);
+      const transfer = jobs.flatMap((j) => j.feeds.map((f) => f.data.buffer as ArrayBuffer));
+      slot.worker.postMessage({ kind: 'run', id, key, requests: jobs.map((j) => j.feeds), outputs } satisfies ToWorker, transfer);
     } catch (err) {
       slot.calls.delete(id);
       slot.running = undefined;
-      clearTimeout(job.timer);
-      job.reject(new GrpcError(Status.INTERNAL, `cannot hand the request to a worker: ${err instanceof Error ? err.message : String(err)}`));
+      clearTimeout(run.timer);
+      for (const job of jobs) this.settle(job, new GrpcError(Status.INTERNAL, `cannot hand the request to a worker: ${message(err)}`));
       this.pump();
     }
+  }
+
+  /** Answers each request of a run from the worker's reply. */
+  private finish(run: Run, reply: FromWorker): void {
+    if (reply.kind !== 'result') {
+      const err = reply.kind === 'failed' ? new GrpcError(Status.INTERNAL, `the inference worker failed: ${reply.message}`) : new GrpcError(Status.INTERNAL, `unexpected worker reply ${reply.kind}`);
+      for (const job of run.jobs) this.settle(job, err);
+      return;
+    }
+    this.crashes = 0;
+    const batchRows = run.jobs.reduce((n, j) => n + j.rows, 0);
+    run.jobs.forEach((job, i) => {
+      const outcome = reply.results[i];
+      if (outcome === undefined) return this.settle(job, new GrpcError(Status.INTERNAL, 'the inference worker answered fewer requests than it ran'));
+      if (!outcome.ok) return this.settle(job, new GrpcError(Status.INVALID_ARGUMENT, `the model rejected the request: ${outcome.message}`));
+      const queueNs = Number((job.dispatched ?? job.enqueued) - job.enqueued);
+      const batchSize = reply.batched ? batchRows : job.rows;
+      this.settle(job, undefined, { outputs: outcome.outputs, queueNs, computeNs: reply.computeNs, batchSize, execution: i === 0 || !reply.batched });
+    });
+  }
+
+  /** Resolves or rejects a job exactly once and drops its timer and abort listener. */
+  private settle(job: Job, err: Error | undefined, result?: RunResult): void {
+    if (job.settled) return;
+    job.settled = true;
+    clearTimeout(job.timer);
+    if (job.onAbort !== undefined) job.signal?.removeEventListener('abort', job.onAbort);
+    if (err !== undefined) job.reject(err);
+    else job.resolve(result as RunResult);
   }
 
   private onMessage(slot: Slot, msg: FromWorker): void {
     const call = slot.calls.get(msg.id);
-    if (call === undefined) return; // answered already (timed out, or its worker was retired)
+    if (call === undefined) return; // answered already (its worker was retired)
     slot.calls.delete(msg.id);
     call.resolve(msg);
   }
 
-  private fail(job: Job, err: Error): void {
-    clearTimeout(job.timer);
-    job.reject(err);
+  private deadlineError(key: string, byCaller: boolean): GrpcError {
+    return byCaller
+      ? new GrpcError(Status.DEADLINE_EXCEEDED, `${key} could not answer before the call's deadline`)
+      : new GrpcError(Status.DEADLINE_EXCEEDED, `${key} did not answer within ${this.options.timeoutMs} ms (AIO_INFER_TIMEOUT_MS)`);
   }
 
-  private expire(job: Job): void {
+  /** The job's deadline passed: it leaves the queue; a running one is answered now and its result dropped. */
+  private expire(job: Job, byCaller: boolean): void {
+    this.abandon(job, this.deadlineError(job.key, byCaller));
+  }
+
+  private abandon(job: Job, err: Error): void {
     const q = this.queues.get(job.key);
     const at = q?.indexOf(job) ?? -1;
-    const deadline = new GrpcError(Status.DEADLINE_EXCEEDED, `${job.key} did not answer within ${this.options.timeoutMs} ms (AIO_INFER_TIMEOUT_MS)`);
-    if (q !== undefined && at >= 0) {
-      q.splice(at, 1);
-      job.reject(deadline);
-      this.pump();
-      return;
-    }
-    const slot = this.slots.find((s) => s.running?.job === job);
-    if (slot === undefined) return;
-    // The run is stuck inside onnxruntime: only terminating the thread frees it.
-    this.options.logger.warn(`inference worker ${slot.n} exceeded the run deadline; replacing it`, { 'worker.id': slot.n, 'aio.model_key': job.key });
+    if (q !== undefined && at >= 0) q.splice(at, 1);
+    this.settle(job, err);
+    if (at >= 0) this.pump();
+  }
+
+  /** A run outlived AIO_INFER_TIMEOUT_MS inside onnxruntime: only terminating the thread frees it. */
+  private stuck(slot: Slot, run: Run): void {
+    if (slot.running !== run) return;
+    this.options.logger.warn(`inference worker ${slot.n} exceeded the run deadline; replacing it`, { 'worker.id': slot.n, 'aio.model_key': run.key });
+    const err = this.deadlineError(run.key, false);
+    for (const job of run.jobs) this.settle(job, err);
     slot.running = undefined;
-    job.reject(deadline);
-    this.retire(slot, deadline);
+    this.retire(slot, err);
   }
 
   private onExit(slot: Slot, code: number): void {
@@ -337,4 +486,50 @@ export class WorkerPool {
     this.respawns.add(timer);
     this.pump();
   }
+}
+
+/**
+ * Takes the next batch off a version's queue: the oldest request and the requests of its group after
+ * it, up to the max batch size in rows. An incomplete batch waits while the oldest request is within
+ * the queue delay, unless its size is a preferred one; a batch over a preferred size is cut to the
+ * largest preferred size it covers. Pure (but for removing the taken jobs), so it is tested alone.
+ */
+export function formBatch(q: Job[], policy: BatchPolicy, now: bigint): { jobs?: Job[]; wakeAt?: bigint } {
+  const head = q[0];
+  if (head === undefined) return {};
+  if (policy.maxBatchSize <= 1 || head.group === undefined) {
+    q.shift();
+    return { jobs: [head] };
+  }
+  const picked: number[] = [0];
+  let rows = head.rows;
+  const sizes: number[] = [rows];
+  for (let i = 1; i < q.length && rows < policy.maxBatchSize; i++) {
+    const job = q[i] as Job;
+    if (job.group !== head.group || rows + job.rows > policy.maxBatchSize) continue;
+    picked.push(i);
+    rows += job.rows;
+    sizes.push(rows);
+  }
+  const preferred = policy.preferredBatchSizes;
+  if (rows < policy.maxBatchSize && !preferred.includes(rows) && policy.maxQueueDelayMicros > 0) {
+    const wakeAt = head.enqueued + BigInt(policy.maxQueueDelayMicros) * 1000n;
+    if (now < wakeAt) return { wakeAt };
+  }
+  // Cut to the largest preferred size the picked requests add up to, when there is one.
+  let count = picked.length;
+  if (preferred.length > 0 && !preferred.includes(rows)) {
+    for (let n = sizes.length - 1; n >= 0; n--) {
+      if (preferred.includes(sizes[n] as number)) {
+        count = n + 1;
+        break;
+      }
+    }
+  }
+  const take = new Set(picked.slice(0, count));
+  const jobs = picked.slice(0, count).map((i) => q[i] as Job);
+  let w = 0;
+  for (let i = 0; i < q.length; i++) if (!take.has(i)) q[w++] = q[i] as Job;
+  q.length = w;
+  return { jobs };
 }
