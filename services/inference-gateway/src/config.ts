@@ -1,4 +1,4 @@
-import { availableParallelism } from 'node:os';
+import { availableParallelism, totalmem } from 'node:os';
 import { int, parseEnv, platformEnvSpec, port, secret, str, type EnvConfig, type Field } from '@aio/config';
 
 /** A number in [0, 1]: the share of inferences written to the inference log. */
@@ -32,6 +32,9 @@ export const inferenceGatewayEnvSpec = {
   // (a deployment's batching settings override them; max size 1 turns batching off).
   AIO_BATCH_MAX_SIZE: int({ default: 32, min: 1, max: 65_536 }),
   AIO_BATCH_MAX_DELAY_MICROS: int({ default: 0, min: 0, max: 10_000_000 }),
+  // Estimated memory all loaded versions may take together (artifact size x workers each); beyond it
+  // the least recently used idle versions are unloaded and load again on their next request.
+  AIO_MODEL_MEMORY_BUDGET_MB: int({ default: Math.max(256, Math.floor(totalmem() / 4 / 2 ** 20)), min: 1 }),
   // Bytes one request's input tensors may hold (shape x datatype size), checked before any allocation.
   AIO_INFER_MAX_INPUT_BYTES: int({ default: 64 * 1024 * 1024, min: 1 }),
   // A run that takes longer is failed (DEADLINE_EXCEEDED) and its worker replaced: a stuck model must not stall the pool.

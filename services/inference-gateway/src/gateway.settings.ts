@@ -18,6 +18,7 @@ export class ServingSettings {
     readonly workers: number,
     readonly queueLimit: number,
     readonly batch: { maxBatchSize: number; maxQueueDelayMicros: number },
+    readonly memoryBudgetBytes: number,
     readonly maxInputBytes: number,
     readonly timeoutMs: number,
     readonly trafficSeed: number | undefined,

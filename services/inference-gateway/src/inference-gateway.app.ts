@@ -23,6 +23,7 @@ export function servingSettingsFrom(config: InferenceGatewayConfig): ServingSett
     config.AIO_INFER_WORKERS,
     config.AIO_INFER_QUEUE_LIMIT,
     { maxBatchSize: config.AIO_BATCH_MAX_SIZE, maxQueueDelayMicros: config.AIO_BATCH_MAX_DELAY_MICROS },
+    config.AIO_MODEL_MEMORY_BUDGET_MB * 1024 * 1024,
     config.AIO_INFER_MAX_INPUT_BYTES,
     config.AIO_INFER_TIMEOUT_MS,
     config.AIO_TRAFFIC_SEED,
@@ -55,9 +56,17 @@ export function startInferenceGateway(
         useFactory: () => {
           const pool = new WorkerPool({ size: serving.workers, queueLimit: serving.queueLimit, timeoutMs: serving.timeoutMs, logger: telemetry.getLogger('workers') });
           const random = serving.trafficSeed === undefined ? Math.random : seededRandom(serving.trafficSeed);
-          const manager = new ModelManager(pool, random, telemetry.getLogger('models'), { ...serving.batch, queueLimit: serving.queueLimit });
+          const manager = new ModelManager(pool, random, telemetry.getLogger('models'), {
+            batch: { ...serving.batch, queueLimit: serving.queueLimit },
+            memoryBudgetBytes: serving.memoryBudgetBytes,
+          });
           meter.createObservableGauge('aio_inference_in_flight', { description: 'Inference requests queued or running, per model version.' }).addCallback((r) => {
             for (const v of manager.versions()) if (v.state === 'READY' || v.state === 'UNLOADING') r.observe(manager.depth(v), { model: v.model, version: String(v.version) });
+          });
+          meter.createObservableGauge('aio_model_memory_bytes', { description: 'Estimated memory of the loaded model versions (artifact size x workers), and the budget.' }).addCallback((r) => {
+            const { usedBytes, budgetBytes } = manager.memory();
+            r.observe(usedBytes, { kind: 'used' });
+            r.observe(budgetBytes, { kind: 'budget' });
           });
           return manager;
         },

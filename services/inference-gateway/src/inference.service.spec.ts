@@ -54,7 +54,7 @@ describe('repository index entries', () => {
 
   it('reports held versions with their state, else every deployed version UNAVAILABLE with the reason', () => {
     const held: ServedVersion = {
-      model: 'iris', version: 2, key: 'iris@2#1', path: '/x', state: 'READY', reason: '', signature: undefined, loaded: undefined, batching: undefined, inFlight: 0, stats: new VersionStats(), onDrained: undefined,
+      model: 'iris', version: 2, key: 'iris@2#1', path: '/x', state: 'READY', reason: '', signature: undefined, loaded: undefined, batching: undefined, inFlight: 0, stats: new VersionStats(), onDrained: undefined, bytes: 0, lastUsed: 0, evicted: false, reviving: undefined,
     };
     const deployments = [
       create(DeploymentSchema, { model: 'iris', target: { case: 'version', value: 2 } }),

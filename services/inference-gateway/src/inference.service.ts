@@ -4,6 +4,7 @@ import { Readiness } from '@aio/host';
 import { Route as LoggedRoute } from '@aio/proto/aio/gateway/v1/inference_log';
 import {
   ModelConfigResponseSchema,
+  MemoryUsageSchema,
   ModelInferResponseSchema,
   ModelMetadataResponseSchema,
   ModelStatisticsResponseSchema,
@@ -168,10 +169,17 @@ export class InferenceService implements OnModuleInit, BeforeApplicationShutdown
   async modelStatistics(name: string, version: string): Promise<ModelStatisticsResponse> {
     const versions = this.models
       .versions(name === '' ? undefined : name)
-      .filter((v) => v.state === 'READY' || v.state === 'UNLOADING')
+      .filter((v) => v.state === 'READY' || v.state === 'UNLOADING' || v.evicted)
       .filter((v) => version === '' || String(v.version) === version);
     if (name !== '' && versions.length === 0) throw await this.notLoaded(name, version);
-    return create(ModelStatisticsResponseSchema, { modelStats: versions.map((v) => v.stats.toProto(v.model, String(v.version))) });
+    return create(ModelStatisticsResponseSchema, {
+      modelStats: versions.map((v) => {
+        const stats = v.stats.toProto(v.model, String(v.version));
+        // Estimated (artifact size x workers); 0 while unloaded for the memory budget.
+        stats.memoryUsage = [create(MemoryUsageSchema, { type: 'CPU', id: 0n, byteSize: BigInt(v.evicted ? 0 : v.bytes) })];
+        return stats;
+      }),
+    });
   }
 
   /** One inference; `call` carries the caller's deadline and cancellation (gRPC), honoured while it waits. */
@@ -181,7 +189,7 @@ export class InferenceService implements OnModuleInit, BeforeApplicationShutdown
     const started = process.hrtime.bigint();
     let lease: Lease;
     try {
-      lease = this.models.acquire(req.modelName, req.modelVersion);
+      lease = await this.models.acquire(req.modelName, req.modelVersion);
     } catch (err) {
       if (err instanceof GrpcError && err.code === Status.NOT_FOUND) throw await this.notLoaded(req.modelName, req.modelVersion);
       throw err;

@@ -1,3 +1,4 @@
+import { stat } from 'node:fs/promises';
 import { GrpcError, Status } from '@aio/grpc';
 import type { Logger } from '@aio/telemetry';
 import { resolveBatching, type BatchDefaults, type BatchingRequest, type ResolvedBatching } from './batch.policy.js';
@@ -26,7 +27,23 @@ export interface ServedVersion {
   inFlight: number;
   readonly stats: VersionStats;
   onDrained: (() => void) | undefined;
+  /** Estimated memory of its sessions: artifact size x workers (each worker holds its own copy). */
+  bytes: number;
+  /** When a request last used it (ms): the least recently used idle version is unloaded first. */
+  lastUsed: number;
+  /** Unloaded to stay within the memory budget; the next request for it loads it again. */
+  evicted: boolean;
+  /** The load a request started for an evicted version; requests arriving meanwhile wait for it. */
+  reviving: Promise<ServedVersion> | undefined;
 }
+
+export interface ModelManagerOptions {
+  readonly batch: BatchDefaults;
+  /** What the loaded versions' sessions may take together (estimated); least recently used idle ones are unloaded. */
+  readonly memoryBudgetBytes: number;
+}
+
+const MIB = 1024 * 1024;
 
 /** What one version needs to be served: its artifact file and, when the registry declared it, its signature. */
 export interface VersionArtifact {
@@ -80,7 +97,7 @@ export class ModelManager {
     private readonly pool: WorkerPool,
     private readonly random: () => number,
     private readonly logger: Logger,
-    private readonly batchDefaults: BatchDefaults,
+    private readonly options: ModelManagerOptions,
   ) {}
 
   /** Loads what the plan needs, moves the traffic, then drains and unloads what it no longer needs. */
@@ -105,23 +122,31 @@ export class ModelManager {
     this.model(name).reason = reason;
   }
 
-  /** Picks the version that serves this request (the asked one, else by the traffic weights) and leases it. */
-  acquire(name: string, version: string): Lease {
+  /**
+   * Picks the version that serves this request (the asked one, else by the traffic weights) and leases
+   * it; a version unloaded for the memory budget is loaded again first (the request waits for it).
+   */
+  async acquire(name: string, version: string): Promise<Lease> {
     const model = this.models.get(name);
+    let v: ServedVersion | undefined;
+    let route: 'primary' | 'canary';
     if (version !== '') {
-      const v = model?.versions.get(Number(version));
-      if (v === undefined || v.state !== 'READY' || !/^[1-9]\d*$/.test(version)) {
+      v = model?.versions.get(Number(version));
+      if (v === undefined || !servable(v) || !/^[1-9]\d*$/.test(version)) {
         const loaded = model === undefined ? [] : this.readyVersions(model).map((r) => r.version);
         const why = v === undefined ? `loaded versions: ${loaded.join(', ') || 'none'}` : `it is ${v.state}${v.reason === '' ? '' : ` (${v.reason})`}`;
         throw new GrpcError(Status.NOT_FOUND, `model ${name} version ${version} is not loaded: ${why}`);
       }
-      return this.lease(v, model?.routes.find((r) => r.version === v.version)?.canary === true ? 'canary' : 'primary');
+      route = model?.routes.find((r) => r.version === v?.version)?.canary === true ? 'canary' : 'primary';
+    } else {
+      if (model === undefined || model.routes.length === 0) throw new GrpcError(Status.NOT_FOUND, `model ${name} is not loaded: ${this.whyNotServing(name)}`);
+      const chosen = chooseRoute(model.routes, this.random);
+      v = model.versions.get(chosen.version);
+      if (v === undefined || !servable(v)) throw new GrpcError(Status.UNAVAILABLE, `model ${name} version ${chosen.version} is not ready; retry`);
+      route = chosen.canary ? 'canary' : 'primary';
     }
-    if (model === undefined || model.routes.length === 0) throw new GrpcError(Status.NOT_FOUND, `model ${name} is not loaded: ${this.whyNotServing(name)}`);
-    const route = chooseRoute(model.routes, this.random);
-    const v = model.versions.get(route.version);
-    if (v === undefined || v.state !== 'READY') throw new GrpcError(Status.UNAVAILABLE, `model ${name} version ${route.version} is not ready; retry`);
-    return this.lease(v, route.canary ? 'canary' : 'primary');
+    if (v.evicted && model !== undefined) v = await this.revive(model, v);
+    return this.lease(v, route);
   }
 
   /** A lease on each READY shadow version of the model (for the copies of a request). */
@@ -143,18 +168,30 @@ export class ModelManager {
     return this.pool.depth(v.key);
   }
 
-  /** The READY version that answers metadata questions: the asked one, else the heaviest route. */
+  /**
+   * The version that answers metadata questions (READY, or unloaded for the memory budget: its
+   * signature is known): the asked one, else the heaviest route.
+   */
   find(name: string, version: string): ServedVersion {
     const model = this.models.get(name);
     if (version !== '') {
       const v = model?.versions.get(Number(version));
-      if (v?.state !== 'READY' || !/^[1-9]\d*$/.test(version)) throw new GrpcError(Status.NOT_FOUND, `model ${name} version ${version} is not loaded`);
+      if (v === undefined || !servable(v) || !/^[1-9]\d*$/.test(version)) throw new GrpcError(Status.NOT_FOUND, `model ${name} version ${version} is not loaded`);
       return v;
     }
     const primary = model?.routes.reduce<Route | undefined>((best, r) => (best === undefined || r.weight > best.weight ? r : best), undefined);
     const v = primary === undefined ? undefined : model?.versions.get(primary.version);
-    if (v?.state !== 'READY') throw new GrpcError(Status.NOT_FOUND, `model ${name} is not loaded: ${this.whyNotServing(name)}`);
+    if (v === undefined || !servable(v)) throw new GrpcError(Status.NOT_FOUND, `model ${name} is not loaded: ${this.whyNotServing(name)}`);
     return v;
+  }
+
+  /** Estimated bytes of every loaded (or loading) version's sessions but `except`'s, and the budget. */
+  memory(except?: ServedVersion): { usedBytes: number; budgetBytes: number } {
+    let usedBytes = 0;
+    for (const m of this.models.values()) {
+      for (const v of m.versions.values()) if (v !== except && (v.state === 'READY' || v.state === 'LOADING' || v.state === 'UNLOADING')) usedBytes += v.bytes;
+    }
+    return { usedBytes, budgetBytes: this.options.memoryBudgetBytes };
   }
 
   isReady(name: string, version: string): boolean {
@@ -230,7 +267,7 @@ export class ModelManager {
           return;
         }
         const current = model.versions.get(version);
-        if (current !== undefined && current.path === artifact.path && (current.state === 'READY' || current.state === 'LOADING')) return;
+        if (current !== undefined && current.path === artifact.path && (current.state === 'READY' || current.state === 'LOADING' || current.evicted)) return;
         const v: ServedVersion = {
           model: model.name,
           version,
@@ -244,12 +281,17 @@ export class ModelManager {
           inFlight: 0,
           stats: current?.stats ?? new VersionStats(),
           onDrained: undefined,
+          bytes: 0,
+          lastUsed: Date.now(),
+          evicted: false,
+          reviving: undefined,
         };
         // An UNAVAILABLE or UNLOADING entry is replaced; a READY one of another file keeps serving until the switch.
         const previous = current?.state === 'READY' ? current : undefined;
         if (previous === undefined) model.versions.set(version, v);
         let opened = false;
         try {
+          await this.makeRoom(v);
           const loaded = await this.pool.load(v.key, v.path);
           opened = true;
           v.signature = signatureOf(loaded, artifact, `model ${model.name} version ${version}`);
@@ -279,7 +321,7 @@ export class ModelManager {
     // Versions that stay loaded take the plan's batching too (a deployment may change only that).
     for (const version of wanted) {
       const v = model.versions.get(version);
-      if (v?.state === 'READY' && !fresh.includes(v)) this.applyBatching(v, plan.batching);
+      if (v !== undefined && servable(v) && !fresh.includes(v)) this.applyBatching(v, plan.batching);
     }
     model.routes = plan.routes;
     model.shadows = plan.shadows;
@@ -292,14 +334,86 @@ export class ModelManager {
     await Promise.all([...model.versions.values()].filter((v) => !wanted.includes(v.version)).map((v) => this.retire(model, v)));
   }
 
-  private applyBatching(v: ServedVersion, requested: BatchingRequest | undefined): void {
+  /** Resolves and sets a version's batching; `keep` re-applies the settings it had (a version loaded again). */
+  private applyBatching(v: ServedVersion, requested: BatchingRequest | undefined, keep?: ResolvedBatching): void {
     if (v.loaded === undefined) return;
     const before = v.batching?.note;
-    v.batching = resolveBatching(v.loaded, requested, this.batchDefaults);
-    this.pool.setPolicy(v.key, v.batching.policy);
+    v.batching = keep ?? resolveBatching(v.loaded, requested, this.options.batch);
+    if (!v.evicted) this.pool.setPolicy(v.key, v.batching.policy);
     if (v.batching.note !== before) {
       this.logger.info(`model ${v.model} version ${v.version}: ${v.batching.note}`, { 'aio.model': v.model, 'aio.version': v.version });
     }
+  }
+
+  /**
+   * Makes room for `v` within the memory budget by unloading the least recently used idle versions
+   * (of any model; they load again on their next request). A version larger than the whole budget is
+   * refused; when every other version is busy, `v` loads over the budget and the log says so.
+   */
+  private async makeRoom(v: ServedVersion): Promise<void> {
+    v.bytes = (await stat(v.path)).size * this.pool.size;
+    const budget = this.options.memoryBudgetBytes;
+    if (v.bytes > budget) {
+      throw new Error(`its sessions need about ${Math.ceil(v.bytes / MIB)} MiB (artifact x ${this.pool.size} workers), over the memory budget of ${Math.floor(budget / MIB)} MiB (AIO_MODEL_MEMORY_BUDGET_MB)`);
+    }
+    const idle = [...this.models.values()]
+      .flatMap((m) => [...m.versions.values()].map((x) => ({ m, x })))
+      .filter(({ x }) => x !== v && x.state === 'READY' && x.inFlight === 0)
+      .sort((a, b) => a.x.lastUsed - b.x.lastUsed);
+    const unloads: Promise<void>[] = [];
+    let used = this.memory(v).usedBytes;
+    while (used + v.bytes > budget) {
+      const next = idle.shift();
+      if (next === undefined) {
+        this.logger.warn(`model ${v.model} version ${v.version} loads over the memory budget: every other loaded version is busy`, { 'aio.model': v.model, 'aio.version': v.version });
+        break;
+      }
+      used -= next.x.bytes;
+      unloads.push(this.evict(next.x));
+    }
+    await Promise.all(unloads);
+  }
+
+  /** Unloads an idle READY version for the memory budget; it stays servable and loads again on demand. */
+  private async evict(v: ServedVersion): Promise<void> {
+    v.state = 'UNAVAILABLE';
+    v.evicted = true;
+    v.reason = 'unloaded to stay within the memory budget (least recently used); the next request loads it again';
+    this.logger.info(`model ${v.model} version ${v.version} unloaded for the memory budget (least recently used)`, { 'aio.model': v.model, 'aio.version': v.version });
+    await this.pool.unload(v.key);
+  }
+
+  /** Loads an evicted version again for a request; concurrent requests share the load. */
+  private revive(model: ServedModel, v: ServedVersion): Promise<ServedVersion> {
+    if (v.reviving !== undefined) return v.reviving;
+    const started = process.hrtime.bigint();
+    const reviving = new Promise<ServedVersion>((resolve, reject) => {
+      this.serialise(model, async () => {
+        if (model.versions.get(v.version) !== v || !v.evicted) throw new GrpcError(Status.UNAVAILABLE, `model ${model.name} version ${v.version} changed while it was loading; retry`);
+        const fresh: ServedVersion = { ...v, key: `${model.name}@${v.version}#${++this.loadSeq}`, state: 'LOADING', reason: '', evicted: false, reviving: undefined, inFlight: 0, onDrained: undefined };
+        model.versions.set(v.version, fresh);
+        try {
+          await this.makeRoom(fresh);
+          fresh.loaded = await this.pool.load(fresh.key, fresh.path);
+        } catch (err) {
+          // Still servable on demand: the next request tries again.
+          model.versions.set(v.version, v);
+          v.reason = `loading it again failed: ${err instanceof Error ? err.message : String(err)}`;
+          throw new GrpcError(Status.UNAVAILABLE, `model ${model.name} version ${v.version} could not be loaded again: ${v.reason}`);
+        }
+        this.applyBatching(fresh, undefined, fresh.batching);
+        fresh.state = 'READY';
+        this.logger.info(`model ${model.name} version ${v.version} loaded again on demand in ${(Number(process.hrtime.bigint() - started) / 1e6).toFixed(0)} ms`, {
+          'aio.model': model.name,
+          'aio.version': v.version,
+        });
+        resolve(fresh);
+      }).catch(reject);
+    }).finally(() => {
+      v.reviving = undefined;
+    });
+    v.reviving = reviving;
+    return reviving;
   }
 
   /** Waits for the version's leases to be released, then closes its sessions and forgets it. */
@@ -315,6 +429,7 @@ export class ModelManager {
 
   private lease(v: ServedVersion, route: 'primary' | 'canary'): Lease {
     v.inFlight++;
+    v.lastUsed = Date.now();
     let released = false;
     return {
       version: v,
@@ -331,6 +446,11 @@ export class ModelManager {
       },
     };
   }
+}
+
+/** READY, or unloaded for the memory budget (served again on the next request). */
+function servable(v: ServedVersion): boolean {
+  return v.state === 'READY' || v.evicted;
 }
 
 /** The model's signature from its session, in OIP terms; refuses types the gateway cannot serve and disagreements with the registry. */
