@@ -2,7 +2,7 @@ import { once } from 'node:events';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { exportJWK, generateKeyPair, SignJWT, UnsecuredJWT, type CryptoKey, type JWK } from 'jose';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { AuthError } from './auth.error.js';
 import { mintToken } from './token.minter.js';
 import { TokenVerifier } from './token.verifier.js';
@@ -37,6 +37,21 @@ describe('TokenVerifier with an HS256 secret', () => {
     expect(await reasonOf(verifier.verify(token))).toBe('expired');
     const lenient = TokenVerifier.fromOptions({ secret, ...base, clockToleranceSec: 120 });
     await expect(lenient.verify(token)).resolves.toMatchObject({ subject: 'alice' });
+  });
+
+  it('stops answering a remembered token once it expires', async () => {
+    const strict = TokenVerifier.fromOptions({ secret, ...base, clockToleranceSec: 0 });
+    const token = await mintToken({ secret, subject: 'alice', roles: ['viewer'], ...base, ttlSeconds: 5 });
+    await expect(strict.verify(token)).resolves.toMatchObject({ subject: 'alice' });
+    vi.useFakeTimers({ toFake: ['Date'] });
+    try {
+      vi.setSystemTime(Date.now() + 2_000);
+      await expect(strict.verify(token)).resolves.toMatchObject({ subject: 'alice' });
+      vi.setSystemTime(Date.now() + 4_000);
+      expect(await reasonOf(strict.verify(token))).toBe('expired');
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it('rejects a token without exp', async () => {

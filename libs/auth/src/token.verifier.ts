@@ -28,7 +28,15 @@ export function hmacKey(secret: string): Uint8Array {
 
 type Key = Uint8Array | JWTVerifyGetKey;
 
+/** Tokens remembered after a successful verification (a client sends the same token with every call). */
+export const VERIFIED_CACHE_SIZE = 1024;
+/** Longest a verified token is trusted without checking its signature again. */
+const VERIFIED_TTL_MS = 60_000;
+
 export class TokenVerifier {
+  /** token -> principal and until when it may be answered from here (never past exp + tolerance). */
+  private readonly verified = new Map<string, { principal: Principal; until: number }>();
+
   private constructor(
     private readonly key: Key,
     private readonly algorithms: string[],
@@ -63,7 +71,24 @@ export class TokenVerifier {
     return new TokenVerifier(jwks, JWKS_ALGORITHMS, options.issuer, options.audience, tolerance, true);
   }
 
+  /**
+   * The principal of a valid token. A token that verified within the last minute (and has not expired
+   * since) is answered from a small bounded cache: a signature check per call would dominate the cost
+   * of small RPCs. Failures are never cached.
+   */
   async verify(token: string): Promise<Principal> {
+    const hit = this.verified.get(token);
+    if (hit !== undefined) {
+      if (Date.now() < hit.until) return hit.principal;
+      this.verified.delete(token);
+    }
+    const { principal, exp } = await this.verifyNow(token);
+    if (this.verified.size >= VERIFIED_CACHE_SIZE) this.verified.delete(this.verified.keys().next().value as string);
+    this.verified.set(token, { principal, until: Math.min(Date.now() + VERIFIED_TTL_MS, (exp + this.clockToleranceSec) * 1000) });
+    return principal;
+  }
+
+  private async verifyNow(token: string): Promise<{ principal: Principal; exp: number }> {
     if (token.trim() === '') throw new AuthError('missing token');
     let payload: JWTPayload;
     try {
@@ -84,7 +109,8 @@ export class TokenVerifier {
       throw this.translate(err);
     }
     if (typeof payload.sub !== 'string' || payload.sub === '') throw new AuthError('missing subject', 'the token has no "sub" claim');
-    return { subject: payload.sub, roles: rolesFrom(payload) };
+    // exp is required, so jose has checked it is a number.
+    return { principal: { subject: payload.sub, roles: rolesFrom(payload) }, exp: payload.exp as number };
   }
 
   private translate(err: unknown): AuthError {
