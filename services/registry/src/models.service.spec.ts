@@ -71,8 +71,13 @@ describe('ModelsService rules', () => {
     expect((await failure(svc.setDeployment(badRoute, 'me'))).message).toMatch(/^deployment\.traffic\[0\]\.version: /);
     const stale = create(SetDeploymentRequestSchema, { deployment: { model: 'iris', target: { case: 'version', value: 1 } }, expectedGeneration: 3 });
     expect((await failure(svc.setDeployment(stale, 'me'))).code).toBe(Status.FAILED_PRECONDITION);
-    const ok = await svc.setDeployment(create(SetDeploymentRequestSchema, { deployment: { model: 'iris', target: { case: 'version', value: 1 } } }), 'me');
+    const batching = (b: { maxBatchSize?: number; preferredBatchSizes?: number[]; maxQueueDelayMicros?: number }) =>
+      create(SetDeploymentRequestSchema, { deployment: { model: 'iris', target: { case: 'version', value: 1 }, batching: b } });
+    expect((await failure(svc.setDeployment(batching({ maxBatchSize: 8, preferredBatchSizes: [4, 16] }), 'me'))).message).toMatch(/^deployment\.batching\.preferred_batch_sizes\[1\]: must be between 1 and max_batch_size \(8\)/);
+    expect((await failure(svc.setDeployment(batching({ maxQueueDelayMicros: 20_000_000 }), 'me'))).message).toMatch(/^deployment\.batching\.max_queue_delay_micros: /);
+    const ok = await svc.setDeployment(batching({ maxBatchSize: 32, preferredBatchSizes: [16, 32], maxQueueDelayMicros: 500 }), 'me');
     expect(ok.generation).toBe(1);
+    expect(ok.batching).toMatchObject({ maxBatchSize: 32, preferredBatchSizes: [16, 32], maxQueueDelayMicros: 500 });
   });
 
   it('registers a version only of an uploaded artifact, taking its signature unless the request gives one', async () => {

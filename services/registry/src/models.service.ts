@@ -189,6 +189,7 @@ export class ModelsService {
     for (const [i, route] of wanted.traffic.entries()) {
       if (route.version < 1 || route.version > model.latestVersion) throw invalidArgument(`deployment.traffic[${i}].version`, `must be a registered version of ${wanted.model}`);
     }
+    checkBatching(wanted.batching);
     const deployment = create(DeploymentSchema, { ...wanted, generation: generation + 1, updateTime: timestampFromDate(new Date()), updatedBy: subject });
     const ok = await this.repo.replaceDeployment(
       wanted.model,
@@ -213,6 +214,23 @@ export class ModelsService {
     const doc = await this.repo.findModel(name);
     if (doc === null) throw notFound('model', name);
     return doc;
+  }
+}
+
+/** Limits the gateway enforces too (AIO_BATCH_MAX_SIZE's range, 10 s of queue delay). */
+const MAX_BATCH_ROWS = 65_536;
+const MAX_QUEUE_DELAY_MICROS = 10_000_000;
+const MAX_QUEUE_SIZE = 1_000_000;
+
+/** A deployment's batching settings, checked field by field (0 = the gateway's default). */
+export function checkBatching(b: Deployment['batching']): void {
+  if (b === undefined) return;
+  if (b.maxBatchSize > MAX_BATCH_ROWS) throw invalidArgument('deployment.batching.max_batch_size', `must be at most ${MAX_BATCH_ROWS} rows (0 = the gateway default, 1 = no batching)`);
+  if (b.maxQueueDelayMicros > MAX_QUEUE_DELAY_MICROS) throw invalidArgument('deployment.batching.max_queue_delay_micros', `must be at most ${MAX_QUEUE_DELAY_MICROS} (10 s)`);
+  if (b.maxQueueSize > MAX_QUEUE_SIZE) throw invalidArgument('deployment.batching.max_queue_size', `must be at most ${MAX_QUEUE_SIZE} (0 = the gateway default)`);
+  for (const [i, size] of b.preferredBatchSizes.entries()) {
+    const max = b.maxBatchSize === 0 ? MAX_BATCH_ROWS : b.maxBatchSize;
+    if (size < 1 || size > max) throw invalidArgument(`deployment.batching.preferred_batch_sizes[${i}]`, `must be between 1 and max_batch_size (${max})`);
   }
 }
 
