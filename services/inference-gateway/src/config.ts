@@ -42,6 +42,9 @@ export const inferenceGatewayEnvSpec = {
   // Seed of the weighted (canary) version choice; unset = random per process.
   AIO_TRAFFIC_SEED: int({ optional: true }),
   AIO_INFERENCE_LOG_SAMPLE_RATE: fraction(1),
+  // At most this many records per second (0 = no limit): recording every request of a busy model
+  // would cost the gateway and the broker more than the inference itself.
+  AIO_INFERENCE_LOG_MAX_PER_SECOND: int({ default: 500, min: 0 }),
   // Sampled records waiting for the background publisher; beyond it records are dropped and counted.
   AIO_INFERENCE_LOG_QUEUE_LIMIT: int({ default: 10_000, min: 1 }),
   AIO_INFERENCE_LOG_BATCH: int({ default: 500, min: 1, max: 100_000 }),

@@ -27,7 +27,7 @@ export function servingSettingsFrom(config: InferenceGatewayConfig): ServingSett
     config.AIO_INFER_MAX_INPUT_BYTES,
     config.AIO_INFER_TIMEOUT_MS,
     config.AIO_TRAFFIC_SEED,
-    { sampleRate: config.AIO_INFERENCE_LOG_SAMPLE_RATE, queueLimit: config.AIO_INFERENCE_LOG_QUEUE_LIMIT, batchSize: config.AIO_INFERENCE_LOG_BATCH },
+    { sampleRate: config.AIO_INFERENCE_LOG_SAMPLE_RATE, maxPerSecond: config.AIO_INFERENCE_LOG_MAX_PER_SECOND, queueLimit: config.AIO_INFERENCE_LOG_QUEUE_LIMIT, batchSize: config.AIO_INFERENCE_LOG_BATCH },
     config.AIO_REGISTRY_ADDR,
     config.AIO_REGISTRY_TOKEN,
     { secret: config.AIO_AUTH_SECRET, issuer: config.AIO_AUTH_ISSUER, audience: config.AIO_AUTH_AUDIENCE },
@@ -82,10 +82,11 @@ export function startInferenceGateway(
             publish: (items) => platform.publisher.publishBatch(items),
             logger: telemetry.getLogger('inference-log'),
           });
-          meter.createObservableCounter('aio_inference_log_records', { description: 'Sampled inference records: published, or dropped (queue_full, publish_failed).' }).addCallback((r) => {
+          meter.createObservableCounter('aio_inference_log_records', { description: 'Sampled inference records: published, dropped (queue_full, publish_failed), or not recorded over the per-second limit (rate_limited).' }).addCallback((r) => {
             r.observe(log.counts.published, { outcome: 'published' });
             r.observe(log.counts.droppedQueueFull, { outcome: 'queue_full' });
             r.observe(log.counts.droppedPublishFailed, { outcome: 'publish_failed' });
+            r.observe(log.counts.rateLimited, { outcome: 'rate_limited' });
           });
           return log;
         },

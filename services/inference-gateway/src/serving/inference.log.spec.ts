@@ -11,6 +11,7 @@ function setup(overrides: Partial<InferenceLogOptions> = {}) {
   const opened = new Promise<void>((resolve) => (open = resolve));
   const options: InferenceLogOptions = {
     sampleRate: 1,
+    maxPerSecond: 0,
     queueLimit: 3,
     batchSize: 2,
     topic: 't',
@@ -32,6 +33,17 @@ describe('InferenceLog', () => {
     const seq = [0.1, 0.6];
     const half = new InferenceLog({ ...setup().log['options'], sampleRate: 0.5, random: () => seq.shift() ?? 0 });
     expect([half.sample(), half.sample()]).toEqual([true, false]);
+  });
+
+  it('records at most maxPerSecond, refilled with time, and counts what it skipped', () => {
+    let now = 0;
+    const log = new InferenceLog({ ...setup().log['options'], maxPerSecond: 2, now: () => now });
+    expect([log.sample(), log.sample(), log.sample()]).toEqual([true, true, false]);
+    now = 500; // half a second: one more
+    expect([log.sample(), log.sample()]).toEqual([true, false]);
+    now = 10_000; // a long pause refills one second's worth, no more
+    expect([log.sample(), log.sample(), log.sample()]).toEqual([true, true, false]);
+    expect(log.counts.rateLimited).toBe(3);
   });
 
   it('publishes in batches, drops and counts when the queue is full, and never blocks push', async () => {
@@ -60,6 +72,6 @@ describe('InferenceLog', () => {
     log.push({ requestId: 'b', model: 'm' });
     log.push({ requestId: 'c', model: 'm' });
     await log.close();
-    expect(log.counts).toEqual({ published: 1, droppedQueueFull: 0, droppedPublishFailed: 2 });
+    expect(log.counts).toEqual({ published: 1, droppedQueueFull: 0, droppedPublishFailed: 2, rateLimited: 0 });
   });
 });

@@ -8,6 +8,8 @@ export type InferenceRecordInit = MessageInitShape<typeof InferenceRecordSchema>
 export interface InferenceLogOptions {
   /** Share of requests recorded, 0..1. */
   sampleRate: number;
+  /** Most records per second (a token bucket holding one second's worth); 0 = no limit. */
+  maxPerSecond: number;
   /** Records waiting to be published; beyond it new records are dropped and counted. */
   queueLimit: number;
   /** Records per producer request. */
@@ -17,12 +19,16 @@ export interface InferenceLogOptions {
   publish: (items: PublishItem[]) => Promise<unknown>;
   logger: Logger;
   random?: () => number;
+  /** Clock in ms (tests). */
+  now?: () => number;
 }
 
 export interface InferenceLogCounts {
   published: number;
   droppedQueueFull: number;
   droppedPublishFailed: number;
+  /** Sampled requests not recorded because the records-per-second limit was reached. */
+  rateLimited: number;
 }
 
 /**
@@ -36,17 +42,38 @@ export class InferenceLog {
   private flushing: Promise<void> | undefined;
   private closed = false;
   private outage = false;
-  readonly counts: InferenceLogCounts = { published: 0, droppedQueueFull: 0, droppedPublishFailed: 0 };
+  readonly counts: InferenceLogCounts = { published: 0, droppedQueueFull: 0, droppedPublishFailed: 0, rateLimited: 0 };
   private readonly random: () => number;
+  private readonly now: () => number;
+  private tokens: number;
+  private refilledAt: number;
 
   constructor(private readonly options: InferenceLogOptions) {
     this.random = options.random ?? Math.random;
+    this.now = options.now ?? Date.now;
+    this.tokens = options.maxPerSecond;
+    this.refilledAt = this.now();
   }
 
-  /** Whether this request is recorded; decide before its input buffers are handed to a worker. */
+  /**
+   * Whether this request is recorded; decide before its input buffers are handed to a worker. Under
+   * light load every sampled request is; under heavy load at most maxPerSecond are, so recording
+   * (copies, encoding, the broker's work) stays a bounded cost however many requests come.
+   */
   sample(): boolean {
     const rate = this.options.sampleRate;
-    return !this.closed && rate > 0 && (rate >= 1 || this.random() < rate);
+    if (this.closed || rate <= 0 || (rate < 1 && this.random() >= rate)) return false;
+    const limit = this.options.maxPerSecond;
+    if (limit <= 0) return true;
+    const now = this.now();
+    this.tokens = Math.min(limit, this.tokens + ((now - this.refilledAt) * limit) / 1000);
+    this.refilledAt = now;
+    if (this.tokens < 1) {
+      this.counts.rateLimited++;
+      return false;
+    }
+    this.tokens -= 1;
+    return true;
   }
 
   get pending(): number {
