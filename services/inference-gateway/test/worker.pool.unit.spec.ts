@@ -23,6 +23,9 @@ function release(p: WorkerPool): void {
   for (const slot of (p as unknown as { slots: { worker: { postMessage(m: unknown): void } }[] }).slots) slot.worker.postMessage({ kind: 'release' });
 }
 
+/** One event-loop turn: the pool hands queued requests to workers after the current I/O callbacks. */
+const tick = () => new Promise<void>((resolve) => setImmediate(resolve));
+
 async function failure(p: Promise<unknown>): Promise<GrpcError> {
   try {
     await p;
@@ -46,7 +49,8 @@ describe('WorkerPool', () => {
     pool = new WorkerPool({ size: 1, queueLimit: 2, timeoutMs: 10_000, logger, workerUrl });
     pool.start();
     await pool.load('hold@1', '/model.onnx');
-    const running = pool.run('hold@1', feed(1), ['x']); // taken by the worker
+    const running = pool.run('hold@1', feed(1), ['x']);
+    await tick(); // taken by the worker
     const queued = [pool.run('hold@1', feed(2), ['x']), pool.run('hold@1', feed(3), ['x'])];
     const full = await failure(pool.run('hold@1', feed(4), ['x']));
     expect(full.code).toBe(Status.RESOURCE_EXHAUSTED);
@@ -90,6 +94,7 @@ describe('WorkerPool', () => {
     pool.start();
     await pool.load('hold@1', '/model.onnx');
     const inFlight = [pool.run('hold@1', feed(1), ['x']), pool.run('hold@1', feed(2), ['x'])];
+    await tick();
     const closing = pool.close();
     expect((await failure(pool.run('hold@1', feed(3), ['x']))).code).toBe(Status.UNAVAILABLE);
     release(pool);
@@ -100,12 +105,23 @@ describe('WorkerPool', () => {
     pool = undefined;
   });
 
+  it('hands requests that arrive in one event-loop turn to an idle worker as one batch', async () => {
+    pool = new WorkerPool({ size: 2, queueLimit: 64, timeoutMs: 10_000, logger, workerUrl });
+    pool.start();
+    await pool.load('echo@1', '/model.onnx');
+    pool.setPolicy('echo@1', batching({ maxBatchSize: 8 }));
+    const results = await Promise.all([1, 2, 3].map((v) => pool!.run('echo@1', rowsOf(v), ['x'])));
+    expect(results.map((r) => [r.batchSize, r.execution])).toEqual([[3, true], [3, false], [3, false]]);
+    expect(results.map(values)).toEqual([[1, 1], [2, 2], [3, 3]]);
+  });
+
   it('batches what queued while the worker was busy, up to the max batch size in rows, answers in order', async () => {
     pool = new WorkerPool({ size: 1, queueLimit: 64, timeoutMs: 10_000, logger, workerUrl });
     pool.start();
     await pool.load('hold@1', '/model.onnx');
     pool.setPolicy('hold@1', batching({ maxBatchSize: 4 }));
-    const first = pool.run('hold@1', rowsOf(0), ['x']); // the idle worker takes it alone
+    const first = pool.run('hold@1', rowsOf(0), ['x']);
+    await tick(); // the idle worker takes it alone
     const rest = [1, 2, 3, 4, 5].map((v) => pool!.run('hold@1', rowsOf(v), ['x']));
     expect(pool.depth('hold@1')).toBe(6);
     release(pool);
@@ -124,6 +140,7 @@ describe('WorkerPool', () => {
     await pool.load('hold@1', '/model.onnx');
     pool.setPolicy('hold@1', batching({ maxBatchSize: 4 }));
     const first = pool.run('hold@1', rowsOf(0), ['x']);
+    await tick();
     const narrow = [pool.run('hold@1', rowsOf(1, 1, 2), ['x']), pool.run('hold@1', rowsOf(2, 3, 2), ['x'])];
     const wide = pool.run('hold@1', rowsOf(3, 1, 3), ['x']);
     const tooMany = pool.run('hold@1', rowsOf(4, 1, 2), ['x']); // 1 + 3 rows fill the budget of 4
@@ -159,6 +176,7 @@ describe('WorkerPool', () => {
     const past = await failure(pool.run('hold@1', feed(0), ['x'], { deadline: new Date(Date.now() - 1) }));
     expect([past.code, past.message]).toEqual([Status.DEADLINE_EXCEEDED, "hold@1 could not answer before the call's deadline"]);
     const running = pool.run('hold@1', feed(1), ['x']);
+    await tick();
     const late = failure(pool.run('hold@1', feed(2), ['x'], { deadline: new Date(Date.now() + 30) }));
     const cancel = new AbortController();
     const cancelled = failure(pool.run('hold@1', feed(3), ['x'], { signal: cancel.signal }));

@@ -143,6 +143,7 @@ export class WorkerPool {
   private idleWaiters: (() => void)[] = [];
   /** The pump scheduled for when a waiting batch's queue delay runs out. */
   private delayTimer: { at: bigint; timer: NodeJS.Timeout } | undefined;
+  private pumpScheduled = false;
 
   constructor(private readonly options: WorkerPoolOptions) {}
 
@@ -246,6 +247,20 @@ export class WorkerPool {
         signal.addEventListener('abort', job.onAbort, { once: true });
       }
       q.push(job);
+      this.pumpSoon();
+    });
+  }
+
+  /**
+   * Pumps once the current I/O callbacks are done: every request that arrived in the same event-loop
+   * turn (grpc-js hands over all the requests of one socket read together) is queued by then, so they
+   * can share a batch and a message to the worker instead of a message each. Costs no added latency.
+   */
+  private pumpSoon(): void {
+    if (this.pumpScheduled) return;
+    this.pumpScheduled = true;
+    setImmediate(() => {
+      this.pumpScheduled = false;
       this.pump();
     });
   }
