@@ -24,6 +24,7 @@ describe('the model lifecycle loop', () => {
       expect(r.firstRun.metrics['accuracy']).toBeGreaterThan(0.6);
       expect(r.grpcLabels).toEqual([0, 1]);
       expect(r.restLabels).toEqual(r.grpcLabels);
+      expect(r.maxBatchSize).toBe(16); // the deployment's batching reached the gateway
 
       expect(r.retrainRun).toMatchObject({ state: RunState.SUCCEEDED, trigger: RunTrigger.DRIFT, modelVersion: 2, error: '' });
       expect(r.retrainRun.datasetVersion).toBeGreaterThan(r.firstRun.datasetVersion);

@@ -21,6 +21,8 @@ export interface ScenarioResult {
   /** Labels predicted for the probe rows over gRPC and over REST. */
   grpcLabels: number[];
   restLabels: number[];
+  /** The gateway's max batch size for the served version (the deployment asks for dynamic batching). */
+  maxBatchSize: number;
   /** The steady load that ran through the swap. */
   load: { served: number; failures: number; swapped: boolean };
   /** Trace ids whose spans span the services named. */
@@ -171,7 +173,9 @@ export async function runLifecycleScenario(ctx: CliContext, opts: ScenarioOption
   step(`   run ${firstRun.id}: v${firstRun.modelVersion}, accuracy ${firstRun.metrics['accuracy']?.toFixed(3)}; gate: ${firstRun.gateResult?.reason ?? '-'}`);
 
   const deployTrace = newTrace();
-  await registry.setDeployment({ deployment: { model, target: { case: 'alias', value: 'champion' } } }, { metadata: deployTrace.metadata });
+  // Dynamic batching: up to 16 rows per run, waiting at most 1 ms for companions.
+  const batching = { maxBatchSize: 16, maxQueueDelayMicros: 1000 };
+  await registry.setDeployment({ deployment: { model, target: { case: 'alias', value: 'champion' }, batching } }, { metadata: deployTrace.metadata });
   const served1 = await waitFor('the gateway to serve version 1', async () => {
     const res = await infer(PROBE_ROWS);
     return res.modelVersion === '1' ? res : undefined;
@@ -184,7 +188,8 @@ export async function runLifecycleScenario(ctx: CliContext, opts: ScenarioOption
   if (rest.status !== 200) throw new CliError(`REST inference answered ${rest.status}: ${await rest.text()}`);
   const restBody = (await rest.json()) as { outputs: { name: string; data: unknown[] }[] };
   const restLabels = (restBody.outputs.find((o) => o.name === 'label')?.data ?? []).map(Number);
-  step(`3. ${model} v1 serves: gRPC labels ${JSON.stringify(labelsOf(served1))}, REST labels ${JSON.stringify(restLabels)}`);
+  const maxBatchSize = (await gateway.modelConfig({ name: model })).config?.maxBatchSize ?? 0;
+  step(`3. ${model} v1 serves: gRPC labels ${JSON.stringify(labelsOf(served1))}, REST labels ${JSON.stringify(restLabels)}; dynamic batching up to ${maxBatchSize} rows`);
 
   step('4. cleaner data arrives; live traffic shifts (x1, x2 around 6); a steady load keeps calling the model');
   await ingest(blobs(400, 1000, 3, 0.5, 23));
@@ -233,5 +238,5 @@ export async function runLifecycleScenario(ctx: CliContext, opts: ScenarioOption
     trainerToRegistry,
   };
   step(`6. traces in ${opts.searchUrl}: ingestion->trainer ${traces.ingestionToTrainer}, registry->gateway ${traces.registryToGateway}, trainer->registry ${traces.trainerToRegistry}`);
-  return { dataset, model, intake: counts, firstRun, retrainRun, grpcLabels: labelsOf(served1), restLabels, load, traces };
+  return { dataset, model, intake: counts, firstRun, retrainRun, grpcLabels: labelsOf(served1), restLabels, maxBatchSize, load, traces };
 }
