@@ -1,4 +1,4 @@
-import { bool, list, oneOf, secret, str, url } from './env.field.js';
+import { bool, int, list, oneOf, secret, str, url } from './env.field.js';
 
 /**
  * The variables every service shares. Spread into a service's own spec, which adds its ports
@@ -19,6 +19,8 @@ export const platformEnvSpec = {
   SEARCH_TLS_INSECURE: bool({ default: false }),
   AIO_TELEMETRY_EXPORT: oneOf(['search', 'otlp', 'both', 'none'], { default: 'search' }),
   OTEL_EXPORTER_OTLP_ENDPOINT: url({ optional: true, protocols: ['http', 'https'] }),
+  // New traces recorded per second per process (traces a caller sampled are always continued); 0 = all.
+  AIO_TRACES_PER_SECOND: int({ default: 100, min: 0 }),
   LOG_LEVEL: oneOf(['debug', 'info', 'warn', 'error'], { default: 'info' }),
   // deployment.environment of every span and log record ("local", "staging", "production").
   AIO_ENVIRONMENT: str({ default: 'local' }),

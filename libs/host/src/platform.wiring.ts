@@ -26,6 +26,7 @@ export function telemetryOptionsFrom(config: PlatformConfig, serviceName: string
     },
     otlpEndpoint: config.OTEL_EXPORTER_OTLP_ENDPOINT,
     logLevel: config.LOG_LEVEL,
+    tracesPerSecond: config.AIO_TRACES_PER_SECOND,
   };
 }
 

@@ -6,3 +6,4 @@ export { type DropReason, type ExportStats, type Signal, type SignalStats } from
 export { createSearchClient, SearchRequestError, type BulkItemResult, type SearchBulkClient, type SearchConnectionOptions } from './search.client.js';
 export { indexTemplates, type IndexTemplate } from './search.templates.js';
 export { dataStreamName, dataStreamPart, logRecordToEcs, spanToEcs, type DataStreamTarget, type EcsDocument } from './ecs.mapper.js';
+export { RateLimiter } from './rate.limiter.js';

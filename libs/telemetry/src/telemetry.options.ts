@@ -23,6 +23,11 @@ export interface TelemetryOptions {
   readonly logToStdout?: boolean;
   /** Upper bound on shutdown(); default 5000 ms. */
   readonly shutdownTimeoutMs?: number;
+  /**
+   * New traces (requests without a sampled caller) recorded per second; traces a caller sampled are
+   * always continued. Default 100; 0 = every trace.
+   */
+  readonly tracesPerSecond?: number;
 }
 
 export interface ResolvedTelemetryOptions extends Required<Omit<TelemetryOptions, 'search' | 'otlpEndpoint' | 'environment'>> {
@@ -50,6 +55,8 @@ export function resolveTelemetryOptions(options: TelemetryOptions): ResolvedTele
   if (!(flushIntervalMs > 0)) problems.push('flushIntervalMs must be positive');
   const shutdownTimeoutMs = options.shutdownTimeoutMs ?? 5_000;
   if (!(shutdownTimeoutMs > 0)) problems.push('shutdownTimeoutMs must be positive');
+  const tracesPerSecond = options.tracesPerSecond ?? 100;
+  if (!(tracesPerSecond >= 0)) problems.push('tracesPerSecond must be 0 or more');
   if (problems.length > 0) throw new Error(`invalid telemetry options: ${problems.join('; ')}`);
   return {
     serviceName: options.serviceName.trim(),
@@ -63,6 +70,7 @@ export function resolveTelemetryOptions(options: TelemetryOptions): ResolvedTele
     flushIntervalMs,
     logToStdout: options.logToStdout ?? true,
     shutdownTimeoutMs,
+    tracesPerSecond,
   };
 }
 

@@ -14,7 +14,8 @@ import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { BatchLogRecordProcessor, LoggerProvider, type LogRecordExporter, type LogRecordProcessor } from '@opentelemetry/sdk-logs';
 import { MeterProvider } from '@opentelemetry/sdk-metrics';
-import { BatchSpanProcessor, TracerProvider, type SpanExporter, type SpanProcessor } from '@opentelemetry/sdk-trace';
+import { RateLimitingSampler } from './rate.limiter.js';
+import { BatchSpanProcessor, ParentBasedSampler, TracerProvider, type SpanExporter, type SpanProcessor } from '@opentelemetry/sdk-trace';
 import { dataStreamPart } from './ecs.mapper.js';
 import { ExportCounters, queueDropCountingMeterProvider, registerExportMetrics, type ExportStats, type Signal } from './export.counters.js';
 import { nestLogger, type NestLoggerLike } from './nest.logger.js';
@@ -139,7 +140,10 @@ export async function startTelemetry(options: TelemetryOptions, overrides: Telem
     addLogExporter(new OTLPLogExporter({ url: `${resolved.otlpEndpoint}/v1/logs` }));
   }
 
-  const tracerProvider = new TracerProvider({ resource, spanProcessors });
+  // Every request of a busy service traced would cost more than the request: new traces are rate
+  // limited, traces a caller sampled are continued (so a traced flow is whole across services).
+  const sampler = new ParentBasedSampler({ root: new RateLimitingSampler(resolved.tracesPerSecond) });
+  const tracerProvider = new TracerProvider({ resource, spanProcessors, sampler });
   const loggerProvider = new LoggerProvider({ resource, processors: logProcessors });
   const contextManager = new AsyncLocalStorageContextManager().enable();
   context.setGlobalContextManager(contextManager);

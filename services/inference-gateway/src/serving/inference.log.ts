@@ -1,6 +1,6 @@
 import type { PublishItem } from '@aio/events';
 import { InferenceRecordSchema, type InferenceRecord } from '@aio/proto/aio/gateway/v1/inference_log';
-import type { Logger } from '@aio/telemetry';
+import { RateLimiter, type Logger } from '@aio/telemetry';
 import type { MessageInitShape } from '@bufbuild/protobuf';
 
 export type InferenceRecordInit = MessageInitShape<typeof InferenceRecordSchema>;
@@ -44,15 +44,11 @@ export class InferenceLog {
   private outage = false;
   readonly counts: InferenceLogCounts = { published: 0, droppedQueueFull: 0, droppedPublishFailed: 0, rateLimited: 0 };
   private readonly random: () => number;
-  private readonly now: () => number;
-  private tokens: number;
-  private refilledAt: number;
+  private readonly limiter: RateLimiter;
 
   constructor(private readonly options: InferenceLogOptions) {
     this.random = options.random ?? Math.random;
-    this.now = options.now ?? Date.now;
-    this.tokens = options.maxPerSecond;
-    this.refilledAt = this.now();
+    this.limiter = new RateLimiter(options.maxPerSecond, options.now);
   }
 
   /**
@@ -63,17 +59,9 @@ export class InferenceLog {
   sample(): boolean {
     const rate = this.options.sampleRate;
     if (this.closed || rate <= 0 || (rate < 1 && this.random() >= rate)) return false;
-    const limit = this.options.maxPerSecond;
-    if (limit <= 0) return true;
-    const now = this.now();
-    this.tokens = Math.min(limit, this.tokens + ((now - this.refilledAt) * limit) / 1000);
-    this.refilledAt = now;
-    if (this.tokens < 1) {
-      this.counts.rateLimited++;
-      return false;
-    }
-    this.tokens -= 1;
-    return true;
+    if (this.limiter.take()) return true;
+    this.counts.rateLimited++;
+    return false;
   }
 
   get pending(): number {
