@@ -40,6 +40,17 @@ describe('startTelemetry', () => {
     });
   });
 
+  it('exports resident memory, heap and event-loop delay quantiles', async () => {
+    await withTelemetry({ export: 'none' }, { write: () => undefined }, async (telemetry) => {
+      // Let the event-loop monitor take a few samples.
+      for (let i = 0; i < 5; i++) await new Promise((resolve) => setTimeout(resolve, 20));
+      const text = await telemetry.metricsText();
+      expect(text).toMatch(/^process_resident_memory_bytes\{[^}]*\} [1-9]\d*$/m);
+      expect(text).toMatch(/^nodejs_heap_used_bytes\{[^}]*\} [1-9]\d*$/m);
+      expect(text).toMatch(/^nodejs_eventloop_delay_seconds\{quantile="0\.99",[^}]*\} [\d.e-]+$/m);
+    });
+  });
+
   it('ships spans and span-correlated log records, and prints the log line to stdout', async () => {
     const search = new FakeSearch();
     const lines: string[] = [];

@@ -15,6 +15,7 @@ import { resourceFromAttributes } from '@opentelemetry/resources';
 import { BatchLogRecordProcessor, LoggerProvider, type LogRecordExporter, type LogRecordProcessor } from '@opentelemetry/sdk-logs';
 import { MeterProvider } from '@opentelemetry/sdk-metrics';
 import { RateLimitingSampler } from './rate.limiter.js';
+import { registerRuntimeMetrics } from './runtime.metrics.js';
 import { BatchSpanProcessor, ParentBasedSampler, TracerProvider, type SpanExporter, type SpanProcessor } from '@opentelemetry/sdk-trace';
 import { dataStreamPart } from './ecs.mapper.js';
 import { ExportCounters, queueDropCountingMeterProvider, registerExportMetrics, type ExportStats, type Signal } from './export.counters.js';
@@ -88,6 +89,7 @@ export async function startTelemetry(options: TelemetryOptions, overrides: Telem
   const serializer = new PrometheusSerializer();
   const meterProvider = new MeterProvider({ resource, readers: [prometheus] });
   registerExportMetrics(meterProvider.getMeter('@aio/telemetry'), counters);
+  const stopRuntimeMetrics = registerRuntimeMetrics(meterProvider.getMeter('@aio/telemetry'));
 
   const spanProcessors: SpanProcessor[] = [];
   const logProcessors: LogRecordProcessor[] = [];
@@ -161,6 +163,7 @@ export async function startTelemetry(options: TelemetryOptions, overrides: Telem
     // Lost batches get one attempt each from here on, so the flush below ends within its bound.
     shipper?.stopRetrying();
     await withTimeout(Promise.allSettled([tracerProvider.shutdown(), loggerProvider.shutdown()]), resolved.shutdownTimeoutMs);
+    stopRuntimeMetrics();
     await withTimeout(meterProvider.shutdown().catch(() => undefined), 1_000);
     if (searchClient) await withTimeout(searchClient.close().catch(() => undefined), 1_000);
     trace.disable();
