@@ -13,6 +13,14 @@ describe('RateLimiter', () => {
     expect([limiter.take(), limiter.take(), limiter.take()]).toEqual([true, true, false]);
   });
 
+  it('takes weights (bytes); an item over a second of budget passes only from a full bucket', () => {
+    let now = 0;
+    const limiter = new RateLimiter(1000, () => now);
+    expect([limiter.take(600), limiter.take(600)]).toEqual([true, false]);
+    now = 1000;
+    expect([limiter.take(5000), limiter.take(1)]).toEqual([true, false]);
+  });
+
   it('does not limit at 0', () => {
     const limiter = new RateLimiter(0);
     expect(Array.from({ length: 1000 }, () => limiter.take()).every(Boolean)).toBe(true);

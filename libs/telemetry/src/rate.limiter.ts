@@ -17,14 +17,18 @@ export class RateLimiter {
     this.refilledAt = now();
   }
 
-  /** Takes one token when there is one. */
-  take(): boolean {
+  /**
+   * Takes `n` tokens when there are that many (a weight, e.g. bytes). Something heavier than a whole
+   * second's worth is let through when the bucket is full, so a large item is rare, never impossible.
+   */
+  take(n = 1): boolean {
     if (this.perSecond <= 0) return true;
     const now = this.now();
     this.tokens = Math.min(this.perSecond, this.tokens + ((now - this.refilledAt) * this.perSecond) / 1000);
     this.refilledAt = now;
-    if (this.tokens < 1) return false;
-    this.tokens -= 1;
+    const cost = Math.min(n, this.perSecond);
+    if (this.tokens < cost) return false;
+    this.tokens -= cost;
     return true;
   }
 }

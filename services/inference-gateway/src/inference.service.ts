@@ -196,13 +196,14 @@ export class InferenceService implements OnModuleInit, BeforeApplicationShutdown
     }
     const v = lease.version;
     const requestId = req.id === '' ? randomUUID() : req.id;
-    const sampled = this.log.sample();
+    let sampled = this.log.sample();
     let inputs: LoggedTensorInit[] | undefined;
     try {
       const sig = v.signature as Signature;
       const tensors = decodeInputs(req, req.modelName, sig, { maxInputBytes: this.settings.maxInputBytes });
       const names = requestedOutputs(req, req.modelName, sig);
       // The inputs' buffers move to the worker: what the log and the shadows need is copied first.
+      if (sampled) sampled = this.log.admit(tensors.reduce((n, t) => n + t.data.byteLength, 0));
       if (sampled) inputs = tensors.map((t) => logged(t, true));
       const shadows = this.models.acquireShadows(req.modelName);
       const shadowFeeds = shadows.map(() => tensors.map((t) => toWire({ ...t, data: t.data.slice() })));

@@ -12,6 +12,7 @@ function setup(overrides: Partial<InferenceLogOptions> = {}) {
   const options: InferenceLogOptions = {
     sampleRate: 1,
     maxPerSecond: 0,
+    maxBytesPerSecond: 0,
     queueLimit: 3,
     batchSize: 2,
     topic: 't',
@@ -44,6 +45,13 @@ describe('InferenceLog', () => {
     now = 10_000; // a long pause refills one second's worth, no more
     expect([log.sample(), log.sample(), log.sample()]).toEqual([true, true, false]);
     expect(log.counts.rateLimited).toBe(3);
+  });
+
+  it('admits input bytes up to maxBytesPerSecond', () => {
+    const now = 0;
+    const log = new InferenceLog({ ...setup().log['options'], maxBytesPerSecond: 1000, now: () => now });
+    expect([log.admit(600), log.admit(600), log.admit(300)]).toEqual([true, false, true]);
+    expect(log.counts.rateLimited).toBe(1);
   });
 
   it('publishes in batches, drops and counts when the queue is full, and never blocks push', async () => {

@@ -10,6 +10,8 @@ export interface InferenceLogOptions {
   sampleRate: number;
   /** Most records per second (a token bucket holding one second's worth); 0 = no limit. */
   maxPerSecond: number;
+  /** Most input bytes recorded per second; 0 = no limit. */
+  maxBytesPerSecond: number;
   /** Records waiting to be published; beyond it new records are dropped and counted. */
   queueLimit: number;
   /** Records per producer request. */
@@ -45,10 +47,22 @@ export class InferenceLog {
   readonly counts: InferenceLogCounts = { published: 0, droppedQueueFull: 0, droppedPublishFailed: 0, rateLimited: 0 };
   private readonly random: () => number;
   private readonly limiter: RateLimiter;
+  private readonly bytes: RateLimiter;
 
   constructor(private readonly options: InferenceLogOptions) {
     this.random = options.random ?? Math.random;
     this.limiter = new RateLimiter(options.maxPerSecond, options.now);
+    this.bytes = new RateLimiter(options.maxBytesPerSecond, options.now);
+  }
+
+  /**
+   * Whether a sampled request's inputs (`n` bytes) fit the bytes-per-second budget: large tensors
+   * (images) would otherwise be copied and shipped through the broker with every request.
+   */
+  admit(n: number): boolean {
+    if (this.bytes.take(n)) return true;
+    this.counts.rateLimited++;
+    return false;
   }
 
   /**
