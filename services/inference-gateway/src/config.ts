@@ -44,7 +44,7 @@ export const inferenceGatewayEnvSpec = {
   AIO_INFERENCE_LOG_SAMPLE_RATE: fraction(1),
   // At most this many records per second (0 = no limit): recording every request of a busy model
   // would cost the gateway and the broker more than the inference itself.
-  AIO_INFERENCE_LOG_MAX_PER_SECOND: int({ default: 500, min: 0 }),
+  AIO_INFERENCE_LOG_MAX_PER_SECOND: int({ default: 200, min: 0 }),
   // And at most this many input bytes per second (0 = no limit): an image model's inputs are large.
   AIO_INFERENCE_LOG_MAX_BYTES_PER_SECOND: int({ default: 4 * 1024 * 1024, min: 0 }),
   // Sampled records waiting for the background publisher; beyond it records are dropped and counted.
