@@ -77,6 +77,11 @@ describe('rows of an inference record', () => {
     ]);
   });
 
+  it('keeps at most maxFeatures columns of a row (an image row would fill the memory)', () => {
+    const record = create(InferenceRecordSchema, { inputs: [fp32('image', [2, 4], [1, 2, 3, 4, 5, 6, 7, 8])] });
+    expect(rowsOfRecord(record, 2).map((r) => r.columns)).toEqual([[1, 2], [5, 6]]);
+  });
+
   it('keeps float outputs as numbers (regression) and leaves predictions out of failed requests', () => {
     expect(predictionsOf(decodeTensor(fp32('y', [2, 1], [2.5, -1])))).toEqual([2.5, -1]);
     const failed = create(InferenceRecordSchema, { inputs: [fp32('input', [1, 2], [1, 2])], status: 'INTERNAL' });

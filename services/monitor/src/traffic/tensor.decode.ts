@@ -145,11 +145,19 @@ export function predictionsOf(output: DecodedTensor): Cell[] {
 }
 
 /**
- * The rows of one inference record. Features: the first input tensor's columns (a [N, F] tensor's
- * column j is the profile's j-th non-prediction feature), plus every input of shape [N] or [N, 1] by its
- * name (a tensor named like a profile feature wins over position). Predictions from the first output.
+ * Columns kept per row. Tabular models have tens of features; an image row has 150 528 values, and a
+ * window's reservoir of such rows would take gigabytes (drift on raw pixels is not what the profile
+ * describes anyway). Columns beyond this are not monitored.
  */
-export function rowsOfRecord(record: InferenceRecord): ObservedRow[] {
+export const MAX_FEATURES = 1024;
+
+/**
+ * The rows of one inference record. Features: the first input tensor's columns (a [N, F] tensor's
+ * column j is the profile's j-th non-prediction feature; at most `maxFeatures` of them), plus every
+ * input of shape [N] or [N, 1] by its name (a tensor named like a profile feature wins over position).
+ * Predictions from the first output.
+ */
+export function rowsOfRecord(record: InferenceRecord, maxFeatures = MAX_FEATURES): ObservedRow[] {
   const first = record.inputs[0];
   if (first === undefined) return [];
   const main = decodeTensor(first);
@@ -162,7 +170,7 @@ export function rowsOfRecord(record: InferenceRecord): ObservedRow[] {
   const predictions = output === undefined ? [] : predictionsOf(decodeTensor(output));
   const rows: ObservedRow[] = [];
   for (let i = 0; i < n; i++) {
-    const columns = main.values.slice(i * width, (i + 1) * width);
+    const columns = main.values.slice(i * width, i * width + Math.min(width, maxFeatures));
     rows.push({
       columns,
       named: named.length === 0 ? undefined : Object.fromEntries(named.map((t) => [t.name, t.values[i] ?? ''])),
