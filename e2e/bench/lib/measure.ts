@@ -62,7 +62,7 @@ export async function sideBySide(systems: readonly SystemUnderTest[], opts: Meas
     for (const sut of systems) generators.push(await LoadGenerator.start(sut.driver));
     for (const [i, sut] of systems.entries()) {
       const w = await (generators[i] as LoadGenerator).run({ mode: 'closed', concurrency: sut.concurrency, durationMs: opts.warmupMs });
-      log(`  warm-up ${sut.system}: ${round(w.throughput)} req/s${w.ok === 0 ? ` (no answer: ${errorSummary(w.errors)})` : ''}`);
+      log(`  warm-up ${sut.system}: ${round(w.throughput * (sut.itemsPerRequest ?? 1))} ${sut.metric ?? 'req/s'}${w.ok === 0 ? ` (no answer: ${errorSummary(w.errors)})` : ''}`);
     }
     const stats: RunStats[][] = systems.map(() => []);
     for (let r = 0; r < opts.runs; r++) {
