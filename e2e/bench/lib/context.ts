@@ -30,6 +30,10 @@ export function gatewayWorkers(): number {
   return Number.isInteger(fromEnv) && fromEnv > 0 ? fromEnv : availableParallelism();
 }
 
+export function describeRun(opts: BenchOptions): string {
+  return `${opts.quick ? 'quick' : 'full'}: ${opts.runs} runs x ${opts.durationMs / 1000} s after ${opts.warmupMs / 1000} s warm-up per system; soak ${opts.soakMs / 1000} s`;
+}
+
 /** Runs benchmarks in order against the running mesh, writing each result as it finishes. */
 export async function runBenchmarks(benchmarks: readonly Benchmark[], opts: BenchOptions): Promise<string[]> {
   mkdirSync(WORK_DIR, { recursive: true });
@@ -40,7 +44,7 @@ export async function runBenchmarks(benchmarks: readonly Benchmark[], opts: Benc
     const ctx: BenchContext = { opts, platform, peers: peers.systems, workDir: WORK_DIR, gatewayWorkers: gatewayWorkers() };
     for (const b of benchmarks) {
       log(`${b.id}: ${b.title}`);
-      const file = writeResult(await b.run(ctx));
+      const file = writeResult({ ...(await b.run(ctx)), run: describeRun(opts) });
       log(`${b.id}: wrote ${path.relative(ROOT, file)}`);
       written.push(file);
     }

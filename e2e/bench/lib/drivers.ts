@@ -24,7 +24,8 @@ const MAX_MESSAGE_BYTES = 64 * 1024 * 1024;
 const pass = (b: Buffer): Buffer => b;
 
 function grpcStatusName(code: number): string {
-  return (Object.entries(GrpcStatus).find(([, v]) => v === code)?.[0] as string | undefined) ?? `grpc_${code}`;
+  // grpc-js' Status is a numeric enum, so it maps codes back to names.
+  return (GrpcStatus as unknown as Record<number, string | undefined>)[code] ?? `grpc_${code}`;
 }
 
 async function grpcDriver(spec: Extract<DriverSpec, { kind: 'grpc' }>): Promise<Driver> {

@@ -107,7 +107,7 @@ export class LoadGenerator {
         else if (msg.type === 'failed') reject(new Error(msg.message));
       };
       worker.once('message', onMessage);
-      worker.once('error', reject);
+      worker.once('error', (err: Error) => reject(err));
       worker.once('exit', (code) => reject(new Error(`the load worker exited with code ${code} before it was ready`)));
     });
     worker.removeAllListeners('error');

@@ -42,6 +42,8 @@ export interface BenchResult {
   targets: Target[];
   /** Markdown: where the time goes, what would close a gap. */
   notes?: string;
+  /** How it was run, e.g. "quick: 3 runs x 3 s after 1 s warm-up" (set by run.ts). */
+  run?: string;
   finishedAt?: string;
 }
 
