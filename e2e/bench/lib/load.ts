@@ -92,7 +92,7 @@ export class LoadGenerator {
       if (msg.type === 'done') p.resolve(msg.stats);
       else p.reject(new Error(msg.message));
     });
-    worker.on('error', (err) => {
+    worker.on('error', (err: Error) => {
       for (const p of this.pending.values()) p.reject(err);
       this.pending.clear();
     });
