@@ -61,6 +61,11 @@ export const cnnRaw: Benchmark = {
           met: ratio >= 0.9,
         },
       ],
+      notes:
+        `Both sides run the same ${ctx.gatewayWorkers} single-threaded onnxruntime sessions; the gap is what serving adds per image: ` +
+        `receiving and copying ${round(request.length / 1024)} KiB out of grpc-js' buffer, validation, the hop to a worker thread and back, ` +
+        'the response, and (sample rate 1.0 by default) an inference-log record carrying the input tensor to Kafka — on the same two cores ' +
+        'the model needs for itself. In-process p50 is the pure compute time of one image with the sessions busy.',
     };
   },
 };

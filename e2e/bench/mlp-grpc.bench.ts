@@ -55,13 +55,32 @@ export const mlpGrpc: Benchmark = {
           `gateway's own ${statSync(responseFile).size}-byte response. Gateway: ${ctx.gatewayWorkers} inference workers.`,
         rows,
         targets: ratioTargets(rows, IN_FLIGHT, 'gateway gRPC', 'bare grpc-js', 0.9, 10),
-        notes: peersFor(ctx.peers, 'mlp-grpc', 'grpc').map((p) => p.notes).filter(Boolean).join('\n\n') || undefined,
+        notes: [servingNotes(rows, 'gateway gRPC'), ...peersFor(ctx.peers, 'mlp-grpc', 'grpc').map((p) => p.notes)].filter(Boolean).join('\n\n'),
       };
     } finally {
       await bare.stop();
     }
   },
 };
+
+/**
+ * What the figures imply, for the notes: in a closed loop latency is bound to throughput (Little's law),
+ * and the gateway does per request what the bare server does not.
+ */
+export function servingNotes(rows: readonly Row[], subject: string): string {
+  const little = IN_FLIGHT.map((n) => {
+    const s = rows.find((r) => r.system === `${subject} (${n} in flight)`);
+    return s === undefined ? '' : `${n} in flight at ${s.median} req/s means ${round((n / s.median) * 1000, 1)} ms per request on average`;
+  }).filter(Boolean);
+  return (
+    `Little's law: ${little.join('; ')}. A p99 of 10 ms with 64 requests always in flight needs at least 6,400 req/s, so on this ` +
+    'machine the latency target is a throughput target. Per request the gateway verifies the JWT, decodes and validates the tensors, ' +
+    'queues the request for a worker thread (postMessage with transferred buffers), runs onnxruntime, encodes the answer and, with the ' +
+    'default `AIO_INFERENCE_LOG_SAMPLE_RATE` of 1.0, records every request for the Kafka inference log; the bare server does none of ' +
+    'that, and all of it shares the two cores with the load generator. Not profiled here; dynamic batching (set on the deployment, ' +
+    'being implemented in the gateway) is what should move these figures.'
+  );
+}
 
 /** Subject/baseline throughput ratio per in-flight level (and the subject's p99, when a bound is given). */
 export function ratioTargets(rows: readonly Row[], inFlight: readonly number[], subject: string, baseline: string, minRatio: number, maxP99Ms?: number): Target[] {

@@ -9,7 +9,7 @@ import { mlpModel } from './lib/models.ts';
 import { restInferBody, restInferPath, restRawCall } from './lib/oip.ts';
 import { peerRestDriver, peersFor } from './lib/peers.ts';
 import { BENCH_BATCHING, describeBatching, GATEWAY_HTTP } from './lib/platform.ts';
-import { IN_FLIGHT, ratioTargets } from './mlp-grpc.bench.ts';
+import { IN_FLIGHT, ratioTargets, servingNotes } from './mlp-grpc.bench.ts';
 
 export const mlpRest: Benchmark = {
   id: 'mlp-rest',
@@ -54,7 +54,7 @@ export const mlpRest: Benchmark = {
           `body and answers with the gateway's own ${response.length}-byte JSON response, parsing nothing.`,
         rows,
         targets: ratioTargets(rows, IN_FLIGHT, 'gateway REST', 'bare node:http', 0.8),
-        notes: peersFor(ctx.peers, 'mlp-rest', 'rest').map((p) => p.notes).filter(Boolean).join('\n\n') || undefined,
+        notes: [servingNotes(rows, 'gateway REST'), ...peersFor(ctx.peers, 'mlp-rest', 'rest').map((p) => p.notes)].filter(Boolean).join('\n\n'),
       };
     } finally {
       await bare.stop();
