@@ -14,6 +14,8 @@ export const cnnRaw: Benchmark = {
   async run(ctx) {
     const model = cnnModel();
     const version = await ctx.platform.register(model);
+    // Unloaded first so the deploy below is a cold load (a previous run leaves it loaded).
+    if (await ctx.platform.isReady(model.name, version)) await ctx.platform.unload(model.name, version);
     const loadMs = await ctx.platform.deploy(model.name, version);
     const request = grpcInferBytes(model);
     // Twice the workers in flight keeps every worker busy while answers travel; the in-process

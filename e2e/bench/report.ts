@@ -23,14 +23,19 @@ function cell(v: string | number | undefined): string {
   return v === undefined || (typeof v === 'number' && Number.isNaN(v)) ? '-' : String(v).replace(/\|/g, '\\|');
 }
 
+function details(r: Row): string {
+  return Object.entries(r.extra ?? {})
+    .map(([k, v]) => `${k}: ${v}`)
+    .join('; ');
+}
+
 function rowsTable(rows: readonly Row[]): string {
-  const extras = [...new Set(rows.flatMap((r) => Object.keys(r.extra ?? {})))];
-  const head = ['system', 'role', 'median', 'runs', 'p50 ms', 'p90 ms', 'p99 ms', 'errors', ...extras];
+  const head = ['system', 'role', 'median', 'runs', 'p50 ms', 'p90 ms', 'p99 ms', 'errors', 'details'];
   const lines = [`| ${head.join(' | ')} |`, `|${head.map((_, i) => (i < 2 ? '---' : '---:')).join('|')}|`];
   for (const r of rows) {
     const runs = r.runs.length > 8 ? `${r.runs.length} values, ${Math.min(...r.runs)}..${Math.max(...r.runs)}` : r.runs.join(', ');
     lines.push(
-      `| ${[r.system, r.role, `${r.median} ${r.metric}`, runs, r.p50Ms, r.p90Ms, r.p99Ms, r.errors, ...extras.map((k) => r.extra?.[k])].map(cell).join(' | ')} |`,
+      `| ${[r.system, r.role, `${r.median} ${r.metric}`, runs, r.p50Ms, r.p90Ms, r.p99Ms, r.errors, details(r)].map(cell).join(' | ')} |`,
     );
   }
   return lines.join('\n');

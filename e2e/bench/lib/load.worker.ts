@@ -58,6 +58,13 @@ async function openLoop(call: Call, load: OpenLoad, id: number): Promise<RunStat
     errors[kind] = (errors[kind] ?? 0) + 1;
     windowErrors++;
   };
+  const reportWindow = (atMs: number): void => {
+    const sorted = Float64Array.from(window).sort();
+    post({ type: 'progress', id, progress: { atMs, ok: windowOk, errors: windowErrors, p50Ms: quantile(sorted, 0.5), p99Ms: quantile(sorted, 0.99) } });
+    window = [];
+    windowOk = 0;
+    windowErrors = 0;
+  };
   const send = (dueMs: number): void => {
     if (inFlight >= load.maxInFlight) {
       fail('skipped_overload');
@@ -89,16 +96,14 @@ async function openLoop(call: Call, load: OpenLoad, id: number): Promise<RunStat
       seq++;
     }
     if (now >= nextProgress) {
-      const sorted = Float64Array.from(window).sort();
-      post({ type: 'progress', id, progress: { atMs: now - startMs, ok: windowOk, errors: windowErrors, p50Ms: quantile(sorted, 0.5), p99Ms: quantile(sorted, 0.99) } });
-      window = [];
-      windowOk = 0;
-      windowErrors = 0;
+      reportWindow(now - startMs);
       nextProgress += load.progressEveryMs ?? Infinity;
     }
     await new Promise((r) => setTimeout(r, Math.max(0, Math.min(startMs + seq * intervalMs - nowMs(), 5))));
   }
   await Promise.all(running);
+  // The last window also holds the answers that came back after the last request was sent.
+  if (load.progressEveryMs !== undefined && windowOk + windowErrors > 0) reportWindow(nowMs() - startMs);
   return finish(ok, errors, startMs, latencies);
 }
 
