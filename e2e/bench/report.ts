@@ -94,7 +94,7 @@ the machine below, so absolute figures are low and noisy; the ratios are the poi
 ## Run it
 
 \`\`\`sh
-npm run bench                              # infra + mesh up, every benchmark (about 15 min), this report
+npm run bench                              # infra + mesh up, every benchmark (about 20 min), this report
 npm run bench -- --quick                   # short runs (3 s per run, 30 s soak), about 4 min
 npm run bench -- --only mlp-grpc,cnn-raw   # some of them (ids: ${ORDER.join(', ')})
 node e2e/bench/report.ts                   # re-render this page from .infra/bench/results/*.json
