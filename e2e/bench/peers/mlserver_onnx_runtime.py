@@ -105,12 +105,12 @@ class OnnxRuntimeModel(MLModel):
             feeds[request_input.name] = arr
         names = [o.name for o in payload.outputs] if payload.outputs else self._output_names
         results = self._session.run(names, feeds)
-        return InferenceResponse(
-            model_name=self.name,
-            model_version=self.version,
-            id=payload.id,
-            outputs=[NumpyCodec.encode_output(name=n, payload=r) for n, r in zip(names, results)],
-        )
+        outputs = [NumpyCodec.encode_output(name=n, payload=r) for n, r in zip(names, results)]
+        for out in outputs:
+            # No {"content_type": "np"} parameters on outputs: Triton's HTTP client (perf_analyzer
+            # --output-tensor-format json) reads parameters.binary_data_size whenever parameters exist.
+            out.parameters = None
+        return InferenceResponse(model_name=self.name, model_version=self.version, id=payload.id, outputs=outputs)
 
     @custom_handler(rest_path="/v2/models/{model_name}/config", rest_method="GET")
     async def triton_config(self, model_name: str) -> dict:

@@ -149,6 +149,12 @@ export interface PerfAnalyzerOptions {
   concurrency: number;
   /** Length of one measurement window, s (perf_analyzer repeats windows until stable, --max-trials at most). */
   seconds: number;
+  /** Request headers (-H "name: value"), e.g. the gateway's authorization. perf_analyzer 2.51 sends them on
+   *  every HTTP call but not on gRPC ModelMetadata, so an authenticated gRPC server stops it there. */
+  headers?: Record<string, string>;
+  /** HTTP tensor encoding (--input/--output-tensor-format). Default json: the OIP v2 JSON every peer speaks
+   *  (MLServer's REST has no binary tensor extension); binary is Triton's extension. gRPC ignores it. */
+  tensorFormat?: 'json' | 'binary';
   /** Extra perf_analyzer flags. */
   extraArgs?: string[];
   timeoutMs?: number;
@@ -177,6 +183,8 @@ export async function runPerfAnalyzer(o: PerfAnalyzerOptions): Promise<PerfAnaly
     ...['-m', o.model, '-u', o.url.replace(/^[a-z]+:\/\//, ''), '-i', o.protocol],
     ...Object.entries(o.shape ?? {}).flatMap(([name, dims]) => ['--shape', `${name}:${dims.join(',')}`]),
     ...['--concurrency-range', String(o.concurrency), '--measurement-interval', String(Math.round(o.seconds * 1000)), '-f', csvFile],
+    ...Object.entries(o.headers ?? {}).flatMap(([k, v]) => ['-H', `${k}: ${v}`]),
+    ...(o.protocol === 'http' ? ['--input-tensor-format', o.tensorFormat ?? 'json', '--output-tensor-format', o.tensorFormat ?? 'json'] : []),
     ...(o.extraArgs ?? []),
   ];
   const env = { ...process.env, AIO_BENCH_VENV: venvDir() };

@@ -7,7 +7,8 @@ Starts a local Ray cluster (no dashboard, no usage stats, logical CPUs = --num-c
 application on 127.0.0.1:PORT whose ingress deployment (--replicas replicas, 1 logical CPU each, access
 log off) answers:
   POST /v2/models/{name}/infer    OIP v2 JSON request -> OIP v2 JSON response (batch dim first)
-  GET  /v2/health/live|ready, /v2/models/{name}/ready, /v2/models/{name} (metadata)
+  GET  /v2 (server metadata), /v2/health/live|ready, /v2/models/{name}/ready, /v2/models/{name} (metadata),
+       /v2/models/{name}/config (Triton-style, for perf_analyzer -i http --input-tensor-format json)
 Requests go through @serve.batch (max_batch_size requests, or batch_wait_timeout_s seconds): their
 inputs are concatenated on dim 0, run once by onnxruntime (intra-op --threads, inter-op 1, sequential,
 in a worker thread so the replica keeps reading requests), and the outputs split back by row counts.
@@ -68,6 +69,12 @@ class OnnxOip:
         self.metadata = json.dumps({"name": name, "versions": ["1"], "platform": "onnxruntime_onnx",
                                     "inputs": meta(self.session.get_inputs()),
                                     "outputs": meta(self.session.get_outputs())}).encode()
+        # Triton's model config, as perf_analyzer reads it (max_batch_size 0: the batch dim is in the shapes).
+        self.config = json.dumps({"name": name, "platform": "onnxruntime_onnx", "backend": "ray-serve", "max_batch_size": 0,
+                                  "input": [{"name": m["name"], "data_type": "TYPE_" + m["datatype"], "dims": m["shape"]}
+                                            for m in meta(self.session.get_inputs())],
+                                  "output": [{"name": m["name"], "data_type": "TYPE_" + m["datatype"], "dims": m["shape"]}
+                                             for m in meta(self.session.get_outputs())]}).encode()
         # Warm up (batch 1 of zeros), as the gateway and MLServer do before they report ready.
         self.session.run(None, {i.name: np.zeros([d if isinstance(d, int) and d >= 0 else 1 for d in i.shape],
                                                   dtype=OIP_TO_NP.get(ORT_TO_OIP.get(i.type, ""), np.float32))
@@ -120,6 +127,10 @@ class OnnxOip:
             return Response(b"", status_code=200)
         if request.method == "GET" and path == prefix:
             return Response(self.metadata, media_type="application/json")
+        if request.method == "GET" and path == "/v2":
+            return JSONResponse({"name": "ray-serve", "version": ray.__version__, "extensions": []})
+        if request.method == "GET" and path == prefix + "/config":
+            return Response(self.config, media_type="application/json")
         return JSONResponse({"error": f"no route {request.method} {path}"}, status_code=404)
 
 
