@@ -19,7 +19,11 @@ try {
   if (unknown.length > 0) throw new Error(`unknown benchmark ${unknown.join(', ')}; known: ${BENCHMARKS.map((b) => b.id).join(', ')}\n${USAGE}`);
   const selected = opts.only.length === 0 ? BENCHMARKS : BENCHMARKS.filter((b) => opts.only.includes(b.id));
   log(`${opts.quick ? 'quick' : 'full'} run: ${selected.map((b) => b.id).join(', ')}; ${opts.runs} runs x ${opts.durationMs / 1000} s after ${opts.warmupMs / 1000} s warm-up`);
-  await runBenchmarks(selected, opts);
+  const failed = await runBenchmarks(selected, opts);
+  if (failed.length > 0) {
+    log(`failed: ${failed.join(', ')} (the others' results are written)`);
+    process.exitCode = 1;
+  }
 } catch (err) {
   process.stderr.write(`bench: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
   process.exitCode = 1;

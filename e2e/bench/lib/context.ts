@@ -34,31 +34,38 @@ export function describeRun(opts: BenchOptions): string {
   return `${opts.quick ? 'quick' : 'full'}: ${opts.runs} runs x ${opts.durationMs / 1000} s after ${opts.warmupMs / 1000} s warm-up per system; soak ${opts.soakMs / 1000} s`;
 }
 
-/** Runs benchmarks in order against the running mesh, writing each result as it finishes. */
+/**
+ * Runs benchmarks in order against the running mesh, writing each result as it finishes. A benchmark
+ * that fails is reported and the others still run; resolves to the ids that failed.
+ */
 export async function runBenchmarks(benchmarks: readonly Benchmark[], opts: BenchOptions): Promise<string[]> {
   mkdirSync(WORK_DIR, { recursive: true });
   const platform = await Platform.connect();
   const peers = await loadPeers(opts.peersFile);
-  const written: string[] = [];
+  const failed: string[] = [];
   try {
     const ctx: BenchContext = { opts, platform, peers: peers.systems, workDir: WORK_DIR, gatewayWorkers: gatewayWorkers() };
     for (const b of benchmarks) {
       log(`${b.id}: ${b.title}`);
-      const file = writeResult({ ...(await b.run(ctx)), run: describeRun(opts) });
-      log(`${b.id}: wrote ${path.relative(ROOT, file)}`);
-      written.push(file);
+      try {
+        const file = writeResult({ ...(await b.run(ctx)), run: describeRun(opts) });
+        log(`${b.id}: wrote ${path.relative(ROOT, file)}`);
+      } catch (err) {
+        log(`${b.id}: FAILED: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+        failed.push(b.id);
+      }
     }
   } finally {
     await peers.stop();
     platform.close();
   }
-  return written;
+  return failed;
 }
 
 /** `node <id>.bench.ts [options]`: one benchmark on its own. */
 export async function runAlone(benchmark: Benchmark): Promise<void> {
   try {
-    await runBenchmarks([benchmark], parseOptions(process.argv.slice(2)));
+    if ((await runBenchmarks([benchmark], parseOptions(process.argv.slice(2)))).length > 0) process.exitCode = 1;
   } catch (err) {
     process.stderr.write(`${benchmark.id}: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
     process.exitCode = 1;
