@@ -41,7 +41,7 @@ export function describeRun(opts: BenchOptions): string {
 export async function runBenchmarks(benchmarks: readonly Benchmark[], opts: BenchOptions): Promise<string[]> {
   mkdirSync(WORK_DIR, { recursive: true });
   const platform = await Platform.connect();
-  const peers = await loadPeers(opts.peersFile);
+  const peers = await loadPeers(opts.peersFile, opts.withPeers);
   const failed: string[] = [];
   try {
     const ctx: BenchContext = { opts, platform, peers: peers.systems, workDir: WORK_DIR, gatewayWorkers: gatewayWorkers() };

@@ -14,6 +14,8 @@ export interface BenchOptions {
   only: string[];
   /** A JSON file listing peer systems (see lib/peers.ts). */
   peersFile: string | undefined;
+  /** Start MLServer and Ray Serve (peers/peers.ts) and measure them in mlp-grpc / mlp-rest. */
+  withPeers: boolean;
 }
 
 export const USAGE = `options:
@@ -23,7 +25,8 @@ export const USAGE = `options:
   --duration S       seconds per measured run (default 10; quick 3)
   --warmup S         seconds of warm-up per system (default 3; quick 1)
   --soak S           soak length in seconds (default 600; quick 30)
-  --peers FILE       peer systems to measure beside ours (default e2e/bench/peers/peers.json if present)`;
+  --peers FILE       peer systems to measure beside ours (default e2e/bench/peers/peers.json if present)
+  --with-peers       start MLServer and Ray Serve (venvs from e2e/bench/peers/setup.sh) for mlp-grpc/mlp-rest`;
 
 export function parseOptions(argv: readonly string[]): BenchOptions {
   const { values } = parseArgs({
@@ -36,6 +39,7 @@ export function parseOptions(argv: readonly string[]): BenchOptions {
       warmup: { type: 'string' },
       soak: { type: 'string' },
       peers: { type: 'string' },
+      'with-peers': { type: 'boolean', default: false },
       help: { type: 'boolean', default: false },
     },
     strict: true,
@@ -62,6 +66,7 @@ export function parseOptions(argv: readonly string[]): BenchOptions {
     sampleEveryMs: 10_000,
     only: values.only === undefined ? [] : values.only.split(',').map((s) => s.trim()).filter(Boolean),
     peersFile: values.peers,
+    withPeers: values['with-peers'],
   };
 }
 
