@@ -1,10 +1,11 @@
 """Serve one ONNX file with MLServer (OIP v2 REST + gRPC) through mlserver_onnx_runtime.py.
 
-  python mlserver_serve.py --model PATH --name NAME [--http-port 8080] [--grpc-port 8081]
+  python mlserver_serve.py --model PATH --name NAME [--model PATH2 --name NAME2 ...] [--http-port 8080] [--grpc-port 8081]
       [--max-batch-size 64] [--max-batch-time 0.001] [--threads 1] [--workers 2]
       [--metrics-port P] [--workdir DIR]
 
-Writes settings.json and NAME/model-settings.json into a fresh work dir (printed), then execs
+Writes settings.json and NAME/model-settings.json (one folder per --model/--name pair, all with the
+same batching and threads) into a fresh work dir (printed), then execs
 `mlserver start` there (as `python -c` with mlserver_triton_compat installed first) (the process keeps this pid; stop it with SIGTERM / SIGINT, or kill its group:
 MLServer's parallel workers are its children). Adaptive batching is on when --max-batch-size > 1:
 requests are grouped up to max_batch_size or max_batch_time seconds, concatenated on dim 0.
@@ -35,8 +36,8 @@ def meta(values):
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--model", required=True, help="path of the .onnx file")
-    p.add_argument("--name", required=True, help="model name in /v2/models/{name}")
+    p.add_argument("--model", required=True, action="append", help="path of the .onnx file (repeatable)")
+    p.add_argument("--name", required=True, action="append", help="model name in /v2/models/{name} (one per --model)")
     p.add_argument("--http-port", type=int, default=8080)
     p.add_argument("--grpc-port", type=int, default=8081)
     p.add_argument("--host", default="127.0.0.1")
@@ -48,14 +49,9 @@ def main() -> None:
     p.add_argument("--workdir", default=None, help="default: a new temp dir")
     a = p.parse_args()
 
-    model = os.path.abspath(a.model)
-    # Read the signature once here so /v2/models/{name} metadata is complete before any worker loads.
-    probe = ort.InferenceSession(model, providers=["CPUExecutionProvider"])
-    inputs, outputs = meta(probe.get_inputs()), meta(probe.get_outputs())
-    del probe
-
-    work = a.workdir or tempfile.mkdtemp(prefix=f"mlserver-{a.name}-")
-    os.makedirs(os.path.join(work, a.name), exist_ok=True)
+    if len(a.model) != len(a.name):
+        p.error("give one --name per --model")
+    work = a.workdir or tempfile.mkdtemp(prefix=f"mlserver-{a.name[0]}-")
     settings = {
         "debug": False,
         "host": a.host,
@@ -69,19 +65,26 @@ def main() -> None:
         "environments_dir": os.path.join(work, ".envs"),
         "gzip_enabled": False,
     }
-    model_settings = {
-        "name": a.name,
-        "implementation": "mlserver_onnx_runtime.OnnxRuntimeModel",
-        "max_batch_size": a.max_batch_size if a.max_batch_size > 1 else 0,
-        "max_batch_time": a.max_batch_time if a.max_batch_size > 1 else 0.0,
-        "inputs": inputs,
-        "outputs": outputs,
-        "parameters": {"uri": model, "extra": {"threads": a.threads}},
-    }
     with open(os.path.join(work, "settings.json"), "w") as f:
         json.dump(settings, f, indent=2)
-    with open(os.path.join(work, a.name, "model-settings.json"), "w") as f:
-        json.dump(model_settings, f, indent=2)
+    for path, name in zip(a.model, a.name):
+        model = os.path.abspath(path)
+        # Read the signature here so /v2/models/{name} metadata is complete before any worker loads it.
+        probe = ort.InferenceSession(model, providers=["CPUExecutionProvider"])
+        inputs, outputs = meta(probe.get_inputs()), meta(probe.get_outputs())
+        del probe
+        model_settings = {
+            "name": name,
+            "implementation": "mlserver_onnx_runtime.OnnxRuntimeModel",
+            "max_batch_size": a.max_batch_size if a.max_batch_size > 1 else 0,
+            "max_batch_time": a.max_batch_time if a.max_batch_size > 1 else 0.0,
+            "inputs": inputs,
+            "outputs": outputs,
+            "parameters": {"uri": model, "extra": {"threads": a.threads}},
+        }
+        os.makedirs(os.path.join(work, name), exist_ok=True)
+        with open(os.path.join(work, name, "model-settings.json"), "w") as f:
+            json.dump(model_settings, f, indent=2)
     print(f"mlserver workdir {work}", flush=True)
 
     env = dict(os.environ)

@@ -8,7 +8,7 @@
 // down their workers), then SIGKILL to whatever of its session is left (Ray's actors have process
 // groups of their own, not sessions). Node built-ins only; erasable TypeScript (Node 24 type stripping).
 import { spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, existsSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
 import os from 'node:os';
@@ -58,6 +58,8 @@ export interface PeerProcess {
 export interface MlserverOptions {
   model: string;
   name: string;
+  /** More models in the same server (same batching and threads). */
+  moreModels?: { model: string; name: string }[];
   httpPort?: number;
   grpcPort?: number;
   /** Adaptive batching: requests per batch (1 turns batching off). Default 64. */
@@ -84,7 +86,7 @@ export async function startMlserver(o: MlserverOptions): Promise<PeerProcess> {
   const workdir = mkdtempSync(path.join(os.tmpdir(), `mlserver-${o.name}-`));
   const args = [
     path.join(HERE, 'mlserver_serve.py'),
-    ...['--model', path.resolve(o.model), '--name', o.name],
+    ...[{ model: o.model, name: o.name }, ...(o.moreModels ?? [])].flatMap((m) => ['--model', path.resolve(m.model), '--name', m.name]),
     ...['--http-port', String(httpPort), '--grpc-port', String(grpcPort)],
     ...['--max-batch-size', String(settings.max_batch_size), '--max-batch-time', String(settings.max_batch_time_s)],
     ...['--threads', String(settings.threads), '--workers', String(settings.parallel_workers), '--workdir', workdir],
@@ -92,8 +94,14 @@ export async function startMlserver(o: MlserverOptions): Promise<PeerProcess> {
   const logFile = o.logFile ?? path.join(logDir(), `mlserver-${o.name}-${httpPort}.log`);
   const restUrl = `http://127.0.0.1:${httpPort}`;
   const child = spawnLogged(path.join(venvDir(), 'mlserver', 'bin', 'python'), args, logFile);
-  const stop = stopper(child, 20_000);
-  await waitReady(child, `${restUrl}/v2/models/${encodeURIComponent(o.name)}/ready`, logFile, o.readyTimeoutMs ?? 120_000, stop);
+  const stopServer = stopper(child, 20_000);
+  const stop = async (): Promise<void> => {
+    await stopServer();
+    rmSync(workdir, { recursive: true, force: true });
+  };
+  for (const m of [o.name, ...(o.moreModels ?? []).map((x) => x.name)]) {
+    await waitReady(child, `${restUrl}/v2/models/${encodeURIComponent(m)}/ready`, logFile, o.readyTimeoutMs ?? 120_000, stop);
+  }
   return { system: `MLServer ${pythonVersionOf('mlserver', 'mlserver')}`, restUrl, grpcAddress: `127.0.0.1:${grpcPort}`, pid: child.pid as number, logFile, settings, stop };
 }
 

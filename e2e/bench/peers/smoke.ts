@@ -16,7 +16,7 @@ const { values } = parseArgs({
 });
 const seconds = Number(values.seconds);
 const concurrency = Number(values.concurrency);
-const name = values.name as string;
+const name = values.name;
 const body = new TextEncoder().encode(JSON.stringify({ inputs: [{ name: 'x', shape: [1, 64], datatype: 'FP32', data: Array.from({ length: 64 }, (_, i) => (i % 7) / 7) }] }));
 const want = (what: string): boolean => values.only === undefined || values.only.split(',').includes(what);
 
@@ -32,7 +32,7 @@ async function check(peer: PeerProcess): Promise<void> {
 const started: PeerProcess[] = [];
 try {
   if (want('mlserver') || want('perf')) {
-    const mls = await startMlserver({ model: values.model as string, name, maxBatchSize: 64, maxBatchDelayMs: 1, threads: 1, workers: 2 });
+    const mls = await startMlserver({ model: values.model, name, maxBatchSize: 64, maxBatchDelayMs: 1, threads: 1, workers: 2 });
     started.push(mls);
     console.log(`${mls.system} ready: ${mls.restUrl} grpc ${mls.grpcAddress} pid ${mls.pid} ${JSON.stringify(mls.settings)} log ${mls.logFile}`);
     if (want('mlserver')) await check(mls);
@@ -47,7 +47,7 @@ try {
     started.pop();
   }
   if (want('ray')) {
-    const ray = await startRayServe({ model: values.model as string, name, maxBatchSize: 64, maxBatchDelayMs: 1, threads: 1, replicas: 2 });
+    const ray = await startRayServe({ model: values.model, name, maxBatchSize: 64, maxBatchDelayMs: 1, threads: 1, replicas: 2 });
     started.push(ray);
     console.log(`${ray.system} ready: ${ray.restUrl} pid ${ray.pid} ${JSON.stringify(ray.settings)} log ${ray.logFile}`);
     await check(ray);
