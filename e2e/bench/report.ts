@@ -100,7 +100,8 @@ npm run bench -- --only mlp-grpc,cnn-raw   # some of them (ids: ${ORDER.join(', 
 node e2e/bench/report.ts                   # re-render this page from .infra/bench/results/*.json
 \`\`\`
 
-Options: \`--runs N\` (>= 3), \`--duration S\`, \`--warmup S\`, \`--soak S\`, \`--peers FILE\`. Results:
+Options: \`--runs N\` (>= 3), \`--duration S\`, \`--warmup S\`, \`--soak S\`, \`--with-peers\` (MLServer and Ray
+Serve beside the gateway in mlp-grpc and mlp-rest; venvs from \`e2e/bench/peers/setup.sh\`), \`--peers FILE\`. Results:
 \`.infra/bench/results/<id>.json\` (figures per run); models: \`.infra/bench/models/*.onnx\`.
 `;
 
