@@ -152,6 +152,9 @@ export interface PerfAnalyzerOptions {
   url: string;
   protocol: 'grpc' | 'http';
   model: string;
+  /** -x: the model version. A server whose statistics list versions ("1") while the request names none
+   *  (the AIO gateway) needs it, or perf_analyzer stops with "failed to find the requested model version". */
+  modelVersion?: string;
   /** Per input, the request shape with the batch dim, e.g. { x: [1, 64] }. */
   shape?: Record<string, number[]>;
   concurrency: number;
@@ -189,6 +192,7 @@ export async function runPerfAnalyzer(o: PerfAnalyzerOptions): Promise<PerfAnaly
   const csvFile = path.join(dir, 'out.csv');
   const args = [
     ...['-m', o.model, '-u', o.url.replace(/^[a-z]+:\/\//, ''), '-i', o.protocol],
+    ...(o.modelVersion ? ['-x', o.modelVersion] : []),
     ...Object.entries(o.shape ?? {}).flatMap(([name, dims]) => ['--shape', `${name}:${dims.join(',')}`]),
     ...['--concurrency-range', String(o.concurrency), '--measurement-interval', String(Math.round(o.seconds * 1000)), '-f', csvFile],
     ...Object.entries(o.headers ?? {}).flatMap(([k, v]) => ['-H', `${k}: ${v}`]),
