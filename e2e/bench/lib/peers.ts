@@ -1,6 +1,6 @@
 // Peer servers (MLServer, Ray Serve, Triton via perf_analyzer...) measured beside ours with the same
 // generator and the same request bytes. They come from
-//   - `--with-peers`: lib/peer-servers.ts starts MLServer and Ray Serve from peers/peers.ts, or
+//   - `--with-peers` (or AIO_BENCH_PEERS=mlserver,ray): peers/index.ts starts MLServer and Ray Serve, or
 //   - e2e/bench/peers/index.ts exporting `startPeers(): Promise<{ systems: PeerSystem[]; stop(): Promise<void> }>`
 //     (starts its servers, serving the models in .infra/bench/models/<name>.onnx under the same names), or
 //   - a JSON file (--peers FILE, default e2e/bench/peers/peers.json) listing servers already running.
@@ -38,13 +38,8 @@ const PEERS_DIR = path.resolve(import.meta.dirname, '..', 'peers');
 export async function loadPeers(file: string | undefined, withServers = false): Promise<Peers> {
   const systems: PeerSystem[] = [];
   const stops: (() => Promise<void>)[] = [];
-  if (withServers) {
-    // Imported only when asked for: it pulls in peers/peers.ts, which needs the venvs of peers/setup.sh.
-    const { startPeerServers } = await import('./peer-servers.ts');
-    const started = await startPeerServers();
-    systems.push(...started.systems);
-    stops.push(() => started.stop());
-  }
+  // peers/index.ts starts the servers AIO_BENCH_PEERS names; --with-peers means all of them.
+  if (withServers && !process.env['AIO_BENCH_PEERS']) process.env['AIO_BENCH_PEERS'] = 'mlserver,ray';
   const hook = path.join(PEERS_DIR, 'index.ts');
   if (existsSync(hook)) {
     const mod = (await import(pathToFileURL(hook).href)) as { startPeers?: () => Promise<Peers> };
