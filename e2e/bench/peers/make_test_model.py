@@ -1,6 +1,6 @@
 """Write a small test MLP as ONNX: x FP32 [N,64] -> 256 -> 256 -> y FP32 [N,10], dynamic batch dim.
 
-Usage: python make_test_model.py [OUT]   (default /work/main/.infra/bench/models/mlp-peer-test.onnx)
+Usage: python make_test_model.py [OUT]   (default <repo>/.infra/bench/models/mlp-peer-test.onnx)
 Seeded weights, so the same file each time. Opset 17, IR 8: loadable by onnxruntime >= 1.14.
 """
 import os
@@ -10,7 +10,8 @@ import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper
 
-OUT = sys.argv[1] if len(sys.argv) > 1 else "/work/main/.infra/bench/models/mlp-peer-test.onnx"
+ROOT = os.path.abspath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", ".."))
+OUT = sys.argv[1] if len(sys.argv) > 1 else os.path.join(ROOT, ".infra", "bench", "models", "mlp-peer-test.onnx")
 rng = np.random.default_rng(42)
 dims = [64, 256, 256, 10]
 nodes, inits = [], []

@@ -7,7 +7,8 @@
 # The server must answer ModelMetadata and ModelConfig (Triton's; an empty config is enough) for the
 # model; gRPC ModelInfer with raw_input_contents; over HTTP, Triton's binary tensor extension.
 set -euo pipefail
-VENV="${AIO_BENCH_VENV:-/work/main/.infra/bench/venv}"
+HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+VENV="${AIO_BENCH_VENV:-$(cd "$HERE/../../.." && pwd)/.infra/bench/venv}"
 PA="$VENV/perf/bin/perf_analyzer"
 [[ -x "$PA" ]] || { echo "no $PA: run e2e/bench/peers/setup.sh" >&2; exit 2; }
 export LD_LIBRARY_PATH="$VENV/perf/lib/python3.11/site-packages/nvidia/cuda_runtime/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"

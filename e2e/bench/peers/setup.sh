@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # Peers for the serving benchmarks: MLServer, Ray Serve, Triton's perf_analyzer. Idempotent.
-#   bash e2e/bench/peers/setup.sh            # venvs under $AIO_BENCH_VENV (default <main>/.infra/bench/venv)
+#   bash e2e/bench/peers/setup.sh            # venvs under $AIO_BENCH_VENV (default <repo>/.infra/bench/venv)
 #   bash e2e/bench/peers/setup.sh --model    # also write the test MLP (.infra/bench/models/mlp-peer-test.onnx)
 # Three venvs (mlserver, ray, perf): MLServer 1.7.1 and Ray Serve 2.60 need disjoint fastapi ranges.
 set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-VENV="${AIO_BENCH_VENV:-/work/main/.infra/bench/venv}"
+VENV="${AIO_BENCH_VENV:-$(cd "$HERE/../../.." && pwd)/.infra/bench/venv}"
 PY="${PYTHON:-python3.11}"
 mkdir -p "$VENV"
 

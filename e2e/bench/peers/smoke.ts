@@ -2,12 +2,13 @@
 // OIP v2 REST answer from each (shape [1,10] for the test MLP), runs a short closed-loop REST load on
 // each, then perf_analyzer (gRPC and HTTP) against MLServer, and stops everything.
 //   node e2e/bench/peers/smoke.ts [--model FILE] [--name mlp] [--seconds 5] [--concurrency 64] [--only mlserver|ray|perf]
+import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { quickRestLoad, runPerfAnalyzer, startMlserver, startRayServe, type PeerProcess } from './peers.ts';
 
 const { values } = parseArgs({
   options: {
-    model: { type: 'string', default: '/work/main/.infra/bench/models/mlp-peer-test.onnx' },
+    model: { type: 'string', default: path.resolve(import.meta.dirname, '../../../.infra/bench/models/mlp-peer-test.onnx') },
     name: { type: 'string', default: 'mlp' },
     seconds: { type: 'string', default: '5' },
     concurrency: { type: 'string', default: '64' },
