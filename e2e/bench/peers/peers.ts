@@ -213,6 +213,7 @@ export async function runPerfAnalyzer(o: PerfAnalyzerOptions): Promise<PerfAnaly
     });
   });
   const csv = existsSync(csvFile) ? readFileSync(csvFile, 'utf8') : '';
+  rmSync(dir, { recursive: true, force: true });
   const errors = raw.split('\n').filter((l) => /error|failed/i.test(l)).map((l) => l.trim());
   return { ...parsePerfCsv(csv), avgMs: avgLatencyMs(raw), errors, exitCode, raw, csv };
 }
