@@ -44,12 +44,9 @@ export async function startPeers(): Promise<Peers> {
     if (wanted.includes('ray')) {
       const p = await startRayServe({ model: file(MLP), name: MLP, maxBatchSize, maxBatchDelayMs, threads: 1, replicas: workers });
       running.push(p);
-      systems.push({
-        name: `${p.system} (REST)`,
-        benchmarks: ['mlp-rest'],
-        rest: { origin: p.restUrl },
-        notes: `${p.system}: e2e/bench/peers/ray_serve.py, ${workers} replicas, 1 intra-op thread each, @serve.batch max_batch_size ${maxBatchSize} / batch_wait_timeout ${maxBatchDelayMs} ms; HTTP proxy actor in front.`,
-      });
+      const notes = `${p.system}: e2e/bench/peers/ray_serve.py, ${workers} replicas, 1 intra-op thread each, @serve.batch max_batch_size ${maxBatchSize} / batch_wait_timeout ${maxBatchDelayMs} ms; Serve's HTTP and gRPC proxy actor in front.`;
+      systems.push({ name: `${p.system} (REST)`, benchmarks: ['mlp-rest'], rest: { origin: p.restUrl }, notes });
+      if (p.grpcAddress !== undefined) systems.push({ name: `${p.system} (gRPC)`, benchmarks: ['mlp-grpc'], grpc: { address: p.grpcAddress }, notes });
     }
   } catch (err) {
     await stop();

@@ -1,6 +1,6 @@
 // Peer servers and Triton's load generator, run from the venvs that setup.sh makes:
 //   startMlserver()   MLServer 1.7 + mlserver_onnx_runtime.py (OIP v2 REST + gRPC, adaptive batching)
-//   startRayServe()   Ray Serve 2.60 + ray_serve.py (OIP v2 REST JSON, @serve.batch)
+//   startRayServe()   Ray Serve 2.60 + ray_serve.py (OIP v2 REST JSON + gRPC proxy, @serve.batch)
 //   runPerfAnalyzer() Triton's perf_analyzer against any OIP v2 server that answers ModelConfig
 //   quickRestLoad()   a small closed-loop REST check (smoke tests only; the benchmarks use lib/load.ts)
 // Each server is its own session/process group (spawned detached), logs to a file, is ready when
@@ -109,6 +109,8 @@ export interface RayServeOptions {
   model: string;
   name: string;
   port?: number;
+  /** Serve's gRPC proxy port (OIP v2 GRPCInferenceService); default a free port, 0 = no gRPC. */
+  grpcPort?: number;
   /** @serve.batch max_batch_size (requests). Default 64. */
   maxBatchSize?: number;
   /** @serve.batch batch_wait_timeout_s, in ms. Default 1. */
@@ -124,6 +126,7 @@ export interface RayServeOptions {
 
 export async function startRayServe(o: RayServeOptions): Promise<PeerProcess> {
   const port = o.port ?? (await freePort());
+  const grpcPort = o.grpcPort ?? (await freePort());
   const replicas = o.replicas ?? 2;
   const settings = {
     max_batch_size: o.maxBatchSize ?? 64,
@@ -134,7 +137,7 @@ export async function startRayServe(o: RayServeOptions): Promise<PeerProcess> {
   };
   const args = [
     path.join(HERE, 'ray_serve.py'),
-    ...['--model', path.resolve(o.model), '--name', o.name, '--port', String(port)],
+    ...['--model', path.resolve(o.model), '--name', o.name, '--port', String(port), '--grpc-port', String(grpcPort)],
     ...['--max-batch-size', String(settings.max_batch_size), '--batch-wait-timeout', String(settings.batch_wait_timeout_s)],
     ...['--threads', String(settings.threads), '--replicas', String(replicas), '--num-cpus', String(settings.num_cpus)],
     ...['--temp-dir', `/tmp/ray-aio-${port}`],
@@ -144,7 +147,8 @@ export async function startRayServe(o: RayServeOptions): Promise<PeerProcess> {
   const child = spawnLogged(path.join(venvDir(), 'ray', 'bin', 'python'), args, logFile);
   const stop = stopper(child, 30_000);
   await waitReady(child, `${restUrl}/v2/models/${encodeURIComponent(o.name)}/ready`, logFile, o.readyTimeoutMs ?? 180_000, stop);
-  return { system: `Ray Serve ${pythonVersionOf('ray', 'ray')}`, restUrl, pid: child.pid as number, logFile, settings, stop };
+  const grpcAddress = grpcPort ? `127.0.0.1:${grpcPort}` : undefined;
+  return { system: `Ray Serve ${pythonVersionOf('ray', 'ray')}`, restUrl, grpcAddress, pid: child.pid as number, logFile, settings, stop };
 }
 
 export interface PerfAnalyzerOptions {

@@ -1,6 +1,6 @@
 """Serve one ONNX file with Ray Serve, answering the OIP v2 REST routes with the same JSON bytes.
 
-  python ray_serve.py --model PATH --name NAME [--port 8000] [--max-batch-size 64]
+  python ray_serve.py --model PATH --name NAME [--port 8000] [--grpc-port 0] [--max-batch-size 64]
       [--batch-wait-timeout 0.001] [--threads 1] [--replicas 2] [--num-cpus 2] [--temp-dir DIR]
 
 Starts a local Ray cluster (no dashboard, no usage stats, logical CPUs = --num-cpus) and one Serve
@@ -9,6 +9,10 @@ log off) answers:
   POST /v2/models/{name}/infer    OIP v2 JSON request -> OIP v2 JSON response (batch dim first)
   GET  /v2 (server metadata), /v2/health/live|ready, /v2/models/{name}/ready, /v2/models/{name} (metadata),
        /v2/models/{name}/config (Triton-style, for perf_analyzer -i http --input-tensor-format json)
+With --grpc-port, Serve's gRPC proxy also serves inference.GRPCInferenceService (the repo's
+proto/inference/*.proto, compiled with grpcio-tools into <venv>/oip_gen on first use): ModelInfer
+(raw_input_contents or typed contents in, raw_output_contents out), ModelMetadata, ModelConfig,
+ModelReady, ServerLive, ServerReady, ServerMetadata.
 Requests go through @serve.batch (max_batch_size requests, or batch_wait_timeout_s seconds): their
 inputs are concatenated on dim 0, run once by onnxruntime (intra-op --threads, inter-op 1, sequential,
 in a worker thread so the replica keeps reading requests), and the outputs split back by row counts.
@@ -33,6 +37,33 @@ import ray  # noqa: E402
 from ray import serve  # noqa: E402
 from starlette.requests import Request  # noqa: E402
 from starlette.responses import JSONResponse, Response  # noqa: E402
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.abspath(os.path.join(HERE, "..", "..", ".."))
+OIP_GEN = os.path.join(sys.prefix, "oip_gen")
+SERVICER = "inference.grpc_service_pb2_grpc.add_GRPCInferenceServiceServicer_to_server"
+
+
+def compile_oip_protos() -> str:
+    """proto/inference/{grpc_service,model_config}.proto -> OIP_GEN/inference/*_pb2*.py (once per proto change)."""
+    import hashlib
+
+    src = os.path.join(REPO, "proto")
+    files = [os.path.join("inference", f) for f in ("grpc_service.proto", "model_config.proto")]
+    digest = hashlib.sha256(b"".join(open(os.path.join(src, f), "rb").read() for f in files)).hexdigest()
+    stamp = os.path.join(OIP_GEN, ".sha256")
+    if os.path.exists(stamp) and open(stamp).read() == digest:
+        return OIP_GEN
+    from grpc_tools import protoc
+
+    os.makedirs(OIP_GEN, exist_ok=True)
+    rc = protoc.main(["protoc", f"-I{src}", f"--python_out={OIP_GEN}", f"--grpc_python_out={OIP_GEN}", *files])
+    if rc != 0:
+        raise RuntimeError(f"protoc failed ({rc}) on {files}")
+    with open(stamp, "w") as f:
+        f.write(digest)
+    return OIP_GEN
+
 
 ORT_TO_OIP = {
     "tensor(float)": "FP32", "tensor(double)": "FP64", "tensor(float16)": "FP16", "tensor(int8)": "INT8",
@@ -133,12 +164,79 @@ class OnnxOip:
             return Response(self.config, media_type="application/json")
         return JSONResponse({"error": f"no route {request.method} {path}"}, status_code=404)
 
+    # ---- gRPC (inference.GRPCInferenceService): Serve calls the method named like the RPC.
+
+    async def ModelInfer(self, request):
+        from inference import grpc_service_pb2 as pb
+
+        feeds = {}
+        for idx, t in enumerate(request.inputs):
+            dtype = OIP_TO_NP.get(t.datatype)
+            if dtype is None or t.name not in self.inputs:
+                raise ValueError(f"input {t.name!r} ({t.datatype}) not served")
+            if len(request.raw_input_contents) > idx:
+                arr = np.frombuffer(request.raw_input_contents[idx], dtype=dtype)
+            else:
+                field = {"FP32": "fp32_contents", "FP64": "fp64_contents", "INT32": "int_contents", "INT64": "int64_contents",
+                         "UINT32": "uint_contents", "UINT64": "uint64_contents", "BOOL": "bool_contents"}.get(t.datatype, "int_contents")
+                arr = np.asarray(getattr(t.contents, field), dtype=dtype)
+            feeds[t.name] = arr.reshape(list(t.shape))
+        outs = await self.infer_batch(feeds)
+        wanted = [o.name for o in request.outputs] or self.output_names
+        resp = pb.ModelInferResponse(model_name=self.name, model_version="1", id=request.id)
+        for n, a in zip(self.output_names, outs):
+            if n in wanted:
+                resp.outputs.add(name=n, datatype=NP_TO_OIP.get(a.dtype, "BYTES"), shape=list(a.shape))
+                resp.raw_output_contents.append(np.ascontiguousarray(a).tobytes())
+        return resp
+
+    async def ModelMetadata(self, request):
+        from inference import grpc_service_pb2 as pb
+
+        meta = json.loads(self.metadata)
+        resp = pb.ModelMetadataResponse(name=self.name, versions=["1"], platform=meta["platform"])
+        for t in meta["inputs"]:
+            resp.inputs.add(name=t["name"], datatype=t["datatype"], shape=t["shape"])
+        for t in meta["outputs"]:
+            resp.outputs.add(name=t["name"], datatype=t["datatype"], shape=t["shape"])
+        return resp
+
+    async def ModelConfig(self, request):
+        from inference import grpc_service_pb2 as pb
+
+        resp = pb.ModelConfigResponse()
+        resp.config.name = self.name
+        resp.config.platform = "onnxruntime_onnx"
+        resp.config.backend = "ray-serve"
+        return resp
+
+    async def ModelReady(self, request):
+        from inference import grpc_service_pb2 as pb
+
+        return pb.ModelReadyResponse(ready=request.name == self.name)
+
+    async def ServerLive(self, request):
+        from inference import grpc_service_pb2 as pb
+
+        return pb.ServerLiveResponse(live=True)
+
+    async def ServerReady(self, request):
+        from inference import grpc_service_pb2 as pb
+
+        return pb.ServerReadyResponse(ready=True)
+
+    async def ServerMetadata(self, request):
+        from inference import grpc_service_pb2 as pb
+
+        return pb.ServerMetadataResponse(name="ray-serve", version=ray.__version__)
+
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--model", required=True)
     p.add_argument("--name", required=True)
     p.add_argument("--port", type=int, default=8000)
+    p.add_argument("--grpc-port", type=int, default=0, help="0: no gRPC proxy")
     p.add_argument("--max-batch-size", type=int, default=64)
     p.add_argument("--batch-wait-timeout", type=float, default=0.001, help="seconds")
     p.add_argument("--threads", type=int, default=1, help="onnxruntime intra-op threads per replica")
@@ -153,9 +251,17 @@ def main() -> None:
     print(f"ray logs {temp}/session_latest/logs", flush=True)
     for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ.setdefault(var, str(a.threads))
+    grpc_options = None
+    if a.grpc_port:
+        gen = compile_oip_protos()
+        sys.path.insert(0, gen)
+        # Ray's workers (proxy, replicas) inherit this environment from the raylet ray.init starts.
+        os.environ["PYTHONPATH"] = gen + (os.pathsep + os.environ["PYTHONPATH"] if os.environ.get("PYTHONPATH") else "")
+        grpc_options = {"port": a.grpc_port, "grpc_servicer_functions": [SERVICER]}
     ray.init(num_cpus=max(a.num_cpus, a.replicas), include_dashboard=False, _temp_dir=temp,
              log_to_driver=False, configure_logging=True, logging_level="warning")
-    serve.start(http_options={"host": "127.0.0.1", "port": a.port}, logging_config={"enable_access_log": False})
+    serve.start(http_options={"host": "127.0.0.1", "port": a.port}, grpc_options=grpc_options,
+                logging_config={"enable_access_log": False})
     dep = serve.deployment(
         OnnxOip,
         name=f"oip-{a.name}",
@@ -180,7 +286,7 @@ def main() -> None:
             print(f"not ready: {url}", file=sys.stderr, flush=True)
             sys.exit(1)
         time.sleep(0.2)
-    print(f"ready http://127.0.0.1:{a.port}", flush=True)
+    print(f"ready http://127.0.0.1:{a.port}" + (f" grpc 127.0.0.1:{a.grpc_port}" if a.grpc_port else ""), flush=True)
 
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):

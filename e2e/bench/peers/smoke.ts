@@ -1,6 +1,6 @@
 // Smoke check of the peers (not a benchmark): starts MLServer and Ray Serve on one ONNX file, checks one
 // OIP v2 REST answer from each (shape [1,10] for the test MLP), runs a short closed-loop REST load on
-// each, then perf_analyzer (gRPC and HTTP) against MLServer, and stops everything.
+// each, then perf_analyzer (gRPC and HTTP) against each (--only ray,perf for Ray's), and stops everything.
 //   node e2e/bench/peers/smoke.ts [--model FILE] [--name mlp] [--seconds 5] [--concurrency 64] [--only mlserver|ray|perf]
 import path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -50,8 +50,14 @@ try {
   if (want('ray')) {
     const ray = await startRayServe({ model: values.model, name, maxBatchSize: 64, maxBatchDelayMs: 1, threads: 1, replicas: 2 });
     started.push(ray);
-    console.log(`${ray.system} ready: ${ray.restUrl} pid ${ray.pid} ${JSON.stringify(ray.settings)} log ${ray.logFile}`);
+    console.log(`${ray.system} ready: ${ray.restUrl} grpc ${ray.grpcAddress} pid ${ray.pid} ${JSON.stringify(ray.settings)} log ${ray.logFile}`);
     await check(ray);
+    if (want('perf') && ray.grpcAddress !== undefined) {
+      for (const [protocol, url] of [['grpc', ray.grpcAddress], ['http', ray.restUrl]] as const) {
+        const r = await runPerfAnalyzer({ url, protocol, model: name, shape: { x: [1, 64] }, concurrency, seconds: 3 });
+        console.log(`perf_analyzer -i ${protocol} -> ${ray.system}: exit ${r.exitCode}, ${r.throughput.toFixed(0)} infer/s, p50 ${r.p50Ms.toFixed(1)} ms, p99 ${r.p99Ms.toFixed(1)} ms${r.errors.length ? `; errors: ${[...new Set(r.errors)].slice(0, 3).join(' | ')}` : ''}`);
+      }
+    }
     await ray.stop();
     started.pop();
   }
