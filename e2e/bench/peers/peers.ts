@@ -127,6 +127,7 @@ export interface RayServeOptions {
 export async function startRayServe(o: RayServeOptions): Promise<PeerProcess> {
   const port = o.port ?? (await freePort());
   const grpcPort = o.grpcPort ?? (await freePort());
+  const rayTemp = `/tmp/ray-aio-${port}`;
   const replicas = o.replicas ?? 2;
   const settings = {
     max_batch_size: o.maxBatchSize ?? 64,
@@ -140,12 +141,17 @@ export async function startRayServe(o: RayServeOptions): Promise<PeerProcess> {
     ...['--model', path.resolve(o.model), '--name', o.name, '--port', String(port), '--grpc-port', String(grpcPort)],
     ...['--max-batch-size', String(settings.max_batch_size), '--batch-wait-timeout', String(settings.batch_wait_timeout_s)],
     ...['--threads', String(settings.threads), '--replicas', String(replicas), '--num-cpus', String(settings.num_cpus)],
-    ...['--temp-dir', `/tmp/ray-aio-${port}`],
+    ...['--temp-dir', rayTemp],
   ];
   const logFile = o.logFile ?? path.join(logDir(), `ray-${o.name}-${port}.log`);
   const restUrl = `http://127.0.0.1:${port}`;
   const child = spawnLogged(path.join(venvDir(), 'ray', 'bin', 'python'), args, logFile);
-  const stop = stopper(child, 30_000);
+  const stopServer = stopper(child, 30_000);
+  const stop = async (): Promise<void> => {
+    await stopServer();
+    // Ray's session logs (rayTemp/session_latest/logs) go with it unless AIO_BENCH_KEEP_RAY_LOGS is set.
+    if (!process.env.AIO_BENCH_KEEP_RAY_LOGS) rmSync(rayTemp, { recursive: true, force: true });
+  };
   await waitReady(child, `${restUrl}/v2/models/${encodeURIComponent(o.name)}/ready`, logFile, o.readyTimeoutMs ?? 180_000, stop);
   const grpcAddress = grpcPort ? `127.0.0.1:${grpcPort}` : undefined;
   return { system: `Ray Serve ${pythonVersionOf('ray', 'ray')}`, restUrl, grpcAddress, pid: child.pid as number, logFile, settings, stop };
