@@ -1,0 +1,106 @@
+// mlp-grpc: the gateway's gRPC ModelInfer on a small MLP (batch-1 requests) against the transport
+// ceiling: a bare grpc-js server answering the same bytes with the gateway's own response.
+import { statSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { startChildServer } from './lib/child.ts';
+import { runAlone, type Benchmark } from './lib/context.ts';
+import { round, sideBySide, type SystemUnderTest } from './lib/measure.ts';
+import { mlpModel } from './lib/models.ts';
+import { grpcInferBytes, grpcRawCall, MODEL_INFER_PATH } from './lib/oip.ts';
+import { peerGrpcDriver, peersFor } from './lib/peers.ts';
+import { BENCH_BATCHING, describeBatching, GATEWAY_GRPC } from './lib/platform.ts';
+import type { Row, Target } from './lib/result.ts';
+
+export const IN_FLIGHT = [64, 128] as const;
+
+export const mlpGrpc: Benchmark = {
+  id: 'mlp-grpc',
+  title: 'MLP over gRPC: gateway vs bare grpc-js server',
+  async run(ctx) {
+    const model = mlpModel();
+    const version = await ctx.platform.register(model);
+    await ctx.platform.deploy(model.name, version);
+    const request = grpcInferBytes(model);
+    const responseFile = path.join(ctx.workDir, 'mlp-grpc.response.bin');
+    writeFileSync(responseFile, await grpcRawCall(GATEWAY_GRPC, request, ctx.platform.authMetadata));
+    const bare = await startChildServer(new URL('./baselines/grpc.server.ts', import.meta.url), [responseFile]);
+    try {
+      const systems: SystemUnderTest[] = [];
+      for (const inFlight of IN_FLIGHT) {
+        systems.push({
+          system: `gateway gRPC (${inFlight} in flight)`,
+          role: 'subject',
+          concurrency: inFlight,
+          driver: { kind: 'grpc', address: GATEWAY_GRPC, path: MODEL_INFER_PATH, requests: [request], metadata: ctx.platform.authMetadata },
+        });
+        systems.push({
+          system: `bare grpc-js (${inFlight} in flight)`,
+          role: 'baseline',
+          concurrency: inFlight,
+          driver: { kind: 'grpc', address: `127.0.0.1:${bare.port}`, path: MODEL_INFER_PATH, requests: [request], metadata: ctx.platform.authMetadata },
+        });
+        for (const peer of peersFor(ctx.peers, 'mlp-grpc', 'grpc')) {
+          systems.push({ system: `${peer.name} (${inFlight} in flight)`, role: 'peer', concurrency: inFlight, driver: peerGrpcDriver(peer, model.name, request) });
+        }
+      }
+      const rows = await sideBySide(systems, ctx.opts);
+      return {
+        id: 'mlp-grpc',
+        title: 'MLP 64-256-256-10 over gRPC (batch 1)',
+        setup:
+          `Model \`${model.name}\` v${version} (MLP 64→256→256→10 FP32, ${model.params.toLocaleString('en-US')} parameters, input \`x\` [N, 64]) registered and ` +
+          `deployed through the registry with batching (${describeBatching(BENCH_BATCHING)}). Every request is the same ${request.length}-byte ` +
+          'ModelInfer (one row, `raw_input_contents`, a bearer token in metadata), sent unchanged by a grpc-js client with pass-through codecs over one ' +
+          'HTTP/2 connection, closed loop at 64 and 128 in flight. The bare grpc-js server (its own process, no auth, no decoding) answers with the ' +
+          `gateway's own ${statSync(responseFile).size}-byte response. Gateway: ${ctx.gatewayWorkers} inference workers.`,
+        rows,
+        targets: ratioTargets(rows, IN_FLIGHT, 'gateway gRPC', 'bare grpc-js', 0.9, 10),
+        notes: [servingNotes(rows, 'gateway gRPC'), ...peersFor(ctx.peers, 'mlp-grpc', 'grpc').map((p) => p.notes)].filter(Boolean).join('\n\n'),
+      };
+    } finally {
+      await bare.stop();
+    }
+  },
+};
+
+/**
+ * What the figures imply, for the notes: in a closed loop latency is bound to throughput (Little's law),
+ * and the gateway does per request what the bare server does not.
+ */
+export function servingNotes(rows: readonly Row[], subject: string): string {
+  const little = IN_FLIGHT.map((n) => {
+    const s = rows.find((r) => r.system === `${subject} (${n} in flight)`);
+    return s === undefined ? '' : `${n} in flight at ${s.median} req/s means ${round((n / s.median) * 1000, 1)} ms per request on average`;
+  }).filter(Boolean);
+  return (
+    `Little's law: ${little.join('; ')}. A p99 of 10 ms with 64 requests always in flight needs at least 6,400 req/s, so on this ` +
+    'machine the latency target is a throughput target. Per request the gateway verifies the JWT, decodes and validates the tensors, ' +
+    'queues the request for a worker thread (postMessage with transferred buffers), runs onnxruntime, encodes the answer and, with the ' +
+    'default `AIO_INFERENCE_LOG_SAMPLE_RATE` of 1.0, records every request for the Kafka inference log; the bare server does none of ' +
+    'that, and all of it shares the two cores with the load generator. Not profiled here; dynamic batching (set on the deployment, ' +
+    'being implemented in the gateway) is what should move these figures.'
+  );
+}
+
+/** Subject/baseline throughput ratio per in-flight level (and the subject's p99, when a bound is given). */
+export function ratioTargets(rows: readonly Row[], inFlight: readonly number[], subject: string, baseline: string, minRatio: number, maxP99Ms?: number): Target[] {
+  const targets: Target[] = [];
+  for (const n of inFlight) {
+    const s = rows.find((r) => r.system === `${subject} (${n} in flight)`);
+    const b = rows.find((r) => r.system === `${baseline} (${n} in flight)`);
+    if (s === undefined || b === undefined) continue;
+    const ratio = s.median / b.median;
+    targets.push({
+      what: `throughput at ${n} in flight`,
+      goal: `>= ${minRatio * 100}% of ${baseline}`,
+      actual: `${round(ratio * 100)}% (${s.median} vs ${b.median} ${s.metric})`,
+      met: ratio >= minRatio,
+    });
+    if (maxP99Ms !== undefined && s.p99Ms !== undefined) {
+      targets.push({ what: `p99 latency at ${n} in flight`, goal: `<= ${maxP99Ms} ms`, actual: `${s.p99Ms} ms`, met: s.p99Ms <= maxP99Ms });
+    }
+  }
+  return targets;
+}
+
+if (import.meta.main) await runAlone(mlpGrpc);

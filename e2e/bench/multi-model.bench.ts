@@ -1,0 +1,125 @@
+// multi-model: many small models in one gateway — what each loaded model costs in memory, how long a
+// cold load takes (deploy -> ModelReady), and throughput when requests spread over all of them.
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { startChildServer } from './lib/child.ts';
+import { runAlone, type Benchmark } from './lib/context.ts';
+import { round, sideBySide } from './lib/measure.ts';
+import { smallModels } from './lib/models.ts';
+import { grpcInferBytes, grpcRawCall, MODEL_INFER_PATH } from './lib/oip.ts';
+import { log } from './lib/options.ts';
+import { BENCH_BATCHING, describeBatching, GATEWAY_GRPC, gatewayPid, MiB, rssBytes } from './lib/platform.ts';
+import { median, quantile, type Row } from './lib/result.ts';
+
+export const MODEL_COUNT = 50;
+const IN_FLIGHT = 64;
+// Lets freed memory and finished loads settle before RSS is read.
+const SETTLE_MS = 3000;
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** RSS after SETTLE_MS, as the median of 10 reads 200 ms apart, with their spread (the noise floor). */
+async function settledRss(pid: number): Promise<{ median: number; spread: number }> {
+  await sleep(SETTLE_MS);
+  const reads: number[] = [];
+  for (let i = 0; i < 10; i++) {
+    reads.push(rssBytes(pid));
+    await sleep(200);
+  }
+  return { median: median(reads), spread: Math.max(...reads) - Math.min(...reads) };
+}
+
+export const multiModel: Benchmark = {
+  id: 'multi-model',
+  title: `${MODEL_COUNT} small models in one gateway`,
+  async run(ctx) {
+    const { platform } = ctx;
+    const models = smallModels(MODEL_COUNT);
+    const versions: number[] = [];
+    for (const m of models) versions.push(await platform.register(m));
+    log(`  ${models.length} models registered; unloading any that a previous run left loaded`);
+    // Every model starts unloaded, so each deploy below is a cold load and the RSS difference is theirs.
+    for (const [i, m] of models.entries()) {
+      if (await platform.isReady(m.name, versions[i] as number)) await platform.unload(m.name, versions[i] as number);
+    }
+    const pid = gatewayPid();
+    const before = await settledRss(pid);
+    const rssBefore = before.median;
+    const loadMs: number[] = [];
+    for (const [i, m] of models.entries()) loadMs.push(await platform.deploy(m.name, versions[i] as number));
+    const after = await settledRss(pid);
+    const rssAfter = after.median;
+    const noiseMiB = Math.max(before.spread, after.spread) / MiB;
+    const perModelMiB = (rssAfter - rssBefore) / MiB / models.length;
+    log(`  cold loads: median ${round(median(loadMs))} ms; RSS ${round(rssBefore / MiB)} -> ${round(rssAfter / MiB)} MiB (${round(perModelMiB, 2)} MiB per model)`);
+
+    const requests = models.map((m) => grpcInferBytes(m));
+    const responseFile = path.join(ctx.workDir, 'multi-model.response.bin');
+    writeFileSync(responseFile, await grpcRawCall(GATEWAY_GRPC, requests[0] as Uint8Array, platform.authMetadata));
+    const bare = await startChildServer(new URL('./baselines/grpc.server.ts', import.meta.url), [responseFile]);
+    let throughput: Row[];
+    try {
+      const grpc = (address: string, reqs: Uint8Array[]) => ({ kind: 'grpc' as const, address, path: MODEL_INFER_PATH, requests: reqs, metadata: platform.authMetadata });
+      throughput = await sideBySide(
+        [
+          { system: `gateway, spread over ${models.length} models`, role: 'subject', concurrency: IN_FLIGHT, driver: grpc(GATEWAY_GRPC, requests) },
+          { system: 'gateway, one model', role: 'subject', concurrency: IN_FLIGHT, driver: grpc(GATEWAY_GRPC, requests.slice(0, 1)) },
+          { system: 'bare grpc-js', role: 'baseline', concurrency: IN_FLIGHT, driver: grpc(`127.0.0.1:${bare.port}`, requests.slice(0, 1)) },
+        ],
+        ctx.opts,
+      );
+    } finally {
+      await bare.stop();
+    }
+    const sortedLoads = Float64Array.from(loadMs).sort();
+    const rows: Row[] = [
+      {
+        system: 'gateway cold load (SetDeployment → ModelReady)',
+        role: 'subject',
+        metric: 'ms',
+        runs: loadMs.map((ms) => round(ms)),
+        median: round(median(loadMs)),
+        p50Ms: round(quantile(sortedLoads, 0.5), 1),
+        p90Ms: round(quantile(sortedLoads, 0.9), 1),
+        p99Ms: round(quantile(sortedLoads, 0.99), 1),
+        errors: 0,
+        extra: { max: round(sortedLoads.at(-1) ?? Number.NaN), models: models.length },
+      },
+      {
+        system: 'gateway RSS per loaded model',
+        role: 'subject',
+        metric: 'MiB',
+        runs: [round(perModelMiB, 3)],
+        median: round(perModelMiB, 3),
+        errors: 0,
+        extra: { 'RSS before (MiB)': round(rssBefore / MiB), 'RSS after (MiB)': round(rssAfter / MiB), 'RSS noise (MiB)': round(noiseMiB, 2), 'model file (KiB)': round((models[0]?.bytes.length ?? 0) / 1024) },
+      },
+      ...throughput,
+    ];
+    const spread = throughput[0];
+    const one = throughput[1];
+    return {
+      id: 'multi-model',
+      title: `${models.length} small models in one gateway`,
+      setup:
+        `${models.length} distinct MLPs 16→32→4 (\`bench-small-00\`..\`-${String(models.length - 1).padStart(2, '0')}\`, ${models[0]?.params} parameters each, own seed so ` +
+        `each is its own artifact), registered and deployed through the registry one after another with batching (${describeBatching(BENCH_BATCHING)}). ` +
+        'Before deploying, every one is unloaded (RepositoryModelUnload) so each deploy is a cold load: SetDeployment → Kafka DeploymentChanged → ' +
+        `the gateway resolves the version, opens it in each of its ${ctx.gatewayWorkers} workers and warms it → ModelReady true (polled every 10 ms). ` +
+        `Memory is the gateway's VmRSS (/proc; main thread and workers) ${SETTLE_MS / 1000} s after the last unload and after the last load, divided by ` +
+        `the model count. Throughput: closed loop, ${IN_FLIGHT} in flight, the ${models.length} requests (one per model, raw contents, batch 1) in turn.`,
+      rows,
+      targets: [],
+      notes:
+        `Spread over ${models.length} models the gateway made ${spread?.median} req/s against ${one?.median} req/s on one model ` +
+        `(${round(((spread?.median ?? 0) / (one?.median ?? 1)) * 100)}%). ` +
+        (Math.abs(rssAfter - rssBefore) / MiB <= noiseMiB
+          ? `Loading all ${models.length} moved RSS by ${round((rssAfter - rssBefore) / MiB, 2)} MiB, within the ${round(noiseMiB, 2)} MiB the gateway's RSS ` +
+            `wanders by itself: a loaded model of this size costs less than ${round(Math.max(noiseMiB, 0.01) / models.length, 3)} MiB, below what RSS resolves. `
+          : '') +
+        'RSS before the loads counts what earlier loads of the same models ' +
+        'left in the allocator (freed memory is not always returned to the OS), so the per-model figure is a lower bound when the gateway ran them before.',
+    };
+  },
+};
+
+if (import.meta.main) await runAlone(multiModel);
