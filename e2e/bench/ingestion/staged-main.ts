@@ -63,8 +63,9 @@ function instrument(mod: {
     if (firstBatchAt === 0) firstBatchAt = t0;
     const partition = payload.batch.partition;
     const prevEnd = lastBatchEnd.get(partition);
-    // Between the end of one batch of a partition and the start of the next: Kafka fetch and kafkajs' own work.
-    if (prevEnd !== undefined) add('between batches (Kafka fetch, kafkajs)', t0 - prevEnd);
+    // Between the end of one batch of a partition and the start of its next: the other partitions'
+    // batches (kafkajs runs one at a time), Kafka fetch and kafkajs' own work.
+    if (prevEnd !== undefined) add('between batches of a partition (other partitions, fetch)', t0 - prevEnd);
     batchSizes.push(payload.batch.messages.length);
     const commit = payload.commitOffsetsIfNecessary.bind(payload);
     payload.commitOffsetsIfNecessary = async (...a: unknown[]) => {
