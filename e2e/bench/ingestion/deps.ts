@@ -6,5 +6,5 @@ import { ROOT } from '../lib/result.ts';
 
 const fromIngestion = createRequire(path.join(ROOT, 'services', 'ingestion', 'package.json'));
 
-export const kafkajs = fromIngestion('kafkajs') as typeof import('kafkajs');
+export const kafkajs = fromIngestion('kafkajs') as typeof import('../../../services/ingestion/node_modules/kafkajs/types/index.js');
 export const mongoose = fromIngestion('mongoose') as typeof import('mongoose');

@@ -5,6 +5,8 @@
 import { writeFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { serviceMain } from '@aio/host/platform';
+// A benchmark harness, not a service: it runs the ingestion service itself, with timers around its methods.
+// eslint-disable-next-line no-restricted-imports -- see above
 import { loadConfig } from '../../../services/ingestion/dist/config.js';
 
 export interface StageStat {
