@@ -1,7 +1,7 @@
 import { dlqHeader, ensureTopics, HeartbeatPulse, normalizeHeaders } from '@aio/events';
 import { consumerGroup, Platform, Readiness } from '@aio/host';
 import { Inject, Injectable, type BeforeApplicationShutdown, type OnApplicationBootstrap } from '@nestjs/common';
-import type { Consumer, EachBatchPayload, KafkaMessage } from 'kafkajs';
+import type { Consumer, EachBatchPayload, KafkaMessage, Offsets } from 'kafkajs';
 import { DatasetsRepository } from './datasets.repository.js';
 import { decodeKafkaValue } from './record.decoder.js';
 import { IntakeService, type IntakeItem } from './intake.service.js';
@@ -150,13 +150,20 @@ export class IntakeConsumers implements OnApplicationBootstrap, BeforeApplicatio
           );
         }
         payload.resolveOffset(last.offset);
-        await payload.commitOffsetsIfNecessary();
+        // With autoCommit off and no commit interval/threshold, commitOffsetsIfNecessary() without
+        // arguments commits nothing (kafkajs 2.2.4); the explicit offsets (next to read) are committed.
+        await payload.commitOffsetsIfNecessary(nextOffsets(batch.topic, batch.partition, last.offset));
       }
     } finally {
       pulse.stop();
     }
     if (pulse.error !== undefined) throw pulse.error;
   }
+}
+
+/** The committed offset of a partition is the next one to read: one past the last record handled. */
+export function nextOffsets(topic: string, partition: number, lastOffset: string): Offsets {
+  return { topics: [{ topic, partitions: [{ partition, offset: (BigInt(lastOffset) + 1n).toString() }] }] };
 }
 
 function itemOf(topic: string, partition: number, message: KafkaMessage): IntakeItem {

@@ -102,23 +102,24 @@ function keyOf(schema: CompiledSchema, input: RecordInput, given: Record<string,
 
 function checkValue(field: FieldSchema, value: unknown): Violation | undefined {
   const name = field.name;
-  const shown = describe(value);
+  // Only a violation shows the value: formatting it up front costs a String()/JSON.stringify per field of every valid record.
+  const shown = (): string => describe(value);
   switch (field.type) {
     case FieldType.FLOAT:
     case FieldType.INT: {
-      if (typeof value !== 'number' || !Number.isFinite(value)) return { field: name, rule: 'type', reason: `must be a finite number (got ${shown})` };
-      if (field.type === FieldType.INT && !Number.isSafeInteger(value)) return { field: name, rule: 'type', reason: `must be an integer (got ${shown})` };
-      if (field.min !== undefined && value < field.min) return { field: name, rule: 'min', reason: `must be >= ${field.min} (got ${shown})` };
-      if (field.max !== undefined && value > field.max) return { field: name, rule: 'max', reason: `must be <= ${field.max} (got ${shown})` };
+      if (typeof value !== 'number' || !Number.isFinite(value)) return { field: name, rule: 'type', reason: `must be a finite number (got ${shown()})` };
+      if (field.type === FieldType.INT && !Number.isSafeInteger(value)) return { field: name, rule: 'type', reason: `must be an integer (got ${shown()})` };
+      if (field.min !== undefined && value < field.min) return { field: name, rule: 'min', reason: `must be >= ${field.min} (got ${shown()})` };
+      if (field.max !== undefined && value > field.max) return { field: name, rule: 'max', reason: `must be <= ${field.max} (got ${shown()})` };
       return undefined;
     }
     case FieldType.BOOL:
-      return typeof value === 'boolean' ? undefined : { field: name, rule: 'type', reason: `must be true or false (got ${shown})` };
+      return typeof value === 'boolean' ? undefined : { field: name, rule: 'type', reason: `must be true or false (got ${shown()})` };
     case FieldType.STRING:
     case FieldType.CATEGORY: {
-      if (typeof value !== 'string') return { field: name, rule: 'type', reason: `must be a string (got ${shown})` };
+      if (typeof value !== 'string') return { field: name, rule: 'type', reason: `must be a string (got ${shown()})` };
       if (field.allowedValues.length > 0 && !field.allowedValues.includes(value)) {
-        return { field: name, rule: 'allowed_values', reason: `must be one of ${listed(field.allowedValues)} (got ${shown})` };
+        return { field: name, rule: 'allowed_values', reason: `must be one of ${listed(field.allowedValues)} (got ${shown()})` };
       }
       return undefined;
     }
