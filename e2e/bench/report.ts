@@ -8,7 +8,7 @@ import path from 'node:path';
 import { RESULTS_DIR, ROOT, type BenchResult, type Row } from './lib/result.ts';
 
 const OUT = path.join(ROOT, 'docs', 'benchmarks.md');
-const ORDER = ['mlp-grpc', 'mlp-rest', 'cnn-raw', 'multi-model', 'soak'];
+const ORDER = ['mlp-grpc', 'mlp-rest', 'cnn-raw', 'multi-model', 'ingestion', 'soak'];
 
 function readResults(): BenchResult[] {
   if (!existsSync(RESULTS_DIR)) return [];

@@ -3,6 +3,7 @@
 //   node e2e/bench/run.ts [--quick] [--only mlp-grpc,soak] [--runs N] [--duration S] [--soak S] [--peers FILE]
 // Peer servers join through e2e/bench/peers/ (see lib/peers.ts); they need nothing here.
 import { cnnRaw } from './cnn-raw.bench.ts';
+import { run as runIngestion } from './ingestion.bench.ts';
 import { runBenchmarks, type Benchmark } from './lib/context.ts';
 import { log, parseOptions, USAGE } from './lib/options.ts';
 import { mlpGrpc } from './mlp-grpc.bench.ts';
@@ -10,8 +11,15 @@ import { mlpRest } from './mlp-rest.bench.ts';
 import { multiModel } from './multi-model.bench.ts';
 import { soak } from './soak.bench.ts';
 
+/** The ingestion benchmark starts its own ingestion service (own ports, topics, database). */
+const ingestion: Benchmark = {
+  id: 'ingestion',
+  title: 'ingestion: Kafka and gRPC intake against the storage and Kafka ceilings',
+  run: (ctx) => runIngestion({ quick: ctx.opts.quick, runs: ctx.opts.runs }),
+};
+
 /** In this order: soak takes its rate from the mlp-grpc result. */
-export const BENCHMARKS: readonly Benchmark[] = [mlpGrpc, mlpRest, cnnRaw, multiModel, soak];
+export const BENCHMARKS: readonly Benchmark[] = [mlpGrpc, mlpRest, cnnRaw, multiModel, ingestion, soak];
 
 try {
   const opts = parseOptions(process.argv.slice(2));
