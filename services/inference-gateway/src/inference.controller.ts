@@ -1,17 +1,17 @@
 import { GrpcError, Status } from '@aio/grpc';
 import { Permission, toRestJson } from '@aio/host';
 import {
-  ModelConfigResponseSchema,
   ModelStatisticsResponseSchema,
   RepositoryIndexResponse_ModelIndexSchema,
   ServerMetadataResponseSchema,
   type ModelMetadataResponse,
 } from '@aio/proto/inference/grpc_service';
+import { ModelConfigSchema } from '@aio/proto/inference/model_config';
 import type { JsonObject, JsonValue } from '@bufbuild/protobuf';
 import { Body, Controller, Get, HttpCode, Inject, Param, Post } from '@nestjs/common';
 import { DeploymentsService } from './deployments.service.js';
 import { InferenceService } from './inference.service.js';
-import { inferRequestFromJson, inferResponseToJson } from './serving/oip-json.codec.js';
+import { inferRequestFromJson, inferResponseToJson, tritonJson } from './serving/oip-json.codec.js';
 
 // OIP REST carries shapes as JSON numbers (protobuf JSON would make int64 strings).
 function metadataJson(m: ModelMetadataResponse): JsonObject {
@@ -72,28 +72,35 @@ export class InferenceController {
     return { name, version, ready: true };
   }
 
+  // Triton's REST answers: the bare ModelConfig, and statistics with numeric counters (perf_analyzer reads both).
   @Get('models/:name/config')
   @Permission('inference:infer')
   async modelConfig(@Param('name') name: string): Promise<JsonValue> {
-    return toRestJson(ModelConfigResponseSchema, await this.inference.modelConfig(name, ''));
+    return this.config(name, '');
+  }
+
+  @Get('models/:name/versions/:version/config')
+  @Permission('inference:infer')
+  async versionConfig(@Param('name') name: string, @Param('version') version: string): Promise<JsonValue> {
+    return this.config(name, version);
   }
 
   @Get('models/stats')
   @Permission('inference:infer')
   async allStats(): Promise<JsonValue> {
-    return toRestJson(ModelStatisticsResponseSchema, await this.inference.modelStatistics('', ''));
+    return this.stats('', '');
   }
 
   @Get('models/:name/stats')
   @Permission('inference:infer')
   async modelStats(@Param('name') name: string): Promise<JsonValue> {
-    return toRestJson(ModelStatisticsResponseSchema, await this.inference.modelStatistics(name, ''));
+    return this.stats(name, '');
   }
 
   @Get('models/:name/versions/:version/stats')
   @Permission('inference:infer')
   async versionStats(@Param('name') name: string, @Param('version') version: string): Promise<JsonValue> {
-    return toRestJson(ModelStatisticsResponseSchema, await this.inference.modelStatistics(name, version));
+    return this.stats(name, version);
   }
 
   @Post('models/:name/infer')
@@ -134,5 +141,14 @@ export class InferenceController {
   async unload(@Param('name') name: string): Promise<JsonValue> {
     await this.deployments.unload(name);
     return {};
+  }
+
+  private async config(name: string, version: string): Promise<JsonValue> {
+    const { config } = await this.inference.modelConfig(name, version);
+    return config === undefined ? {} : tritonJson(ModelConfigSchema, config);
+  }
+
+  private async stats(name: string, version: string): Promise<JsonValue> {
+    return tritonJson(ModelStatisticsResponseSchema, await this.inference.modelStatistics(name, version));
   }
 }

@@ -328,6 +328,16 @@ describe('serving', () => {
     expect(((await meta.json()) as { inputs: { shape: number[] }[] }).inputs[0]?.shape).toEqual([-1, 2]);
     expect((await fetch(`${base}/v2/models/iris/ready`, { headers: auth })).status).toBe(200);
     expect((await fetch(`${base}/v2/models/iris/versions/9/ready`, { headers: auth })).status).toBe(404);
+    // Triton's shapes for config and statistics (perf_analyzer reads them): bare config, numeric counters.
+    for (const path of ['/v2/models/iris/config', '/v2/models/iris/versions/1/config']) {
+      const cfg = (await (await fetch(`${base}${path}`, { headers: auth })).json()) as { name: string; max_batch_size?: number; input: { name: string; dims: unknown[] }[] };
+      expect(cfg.name).toBe('iris');
+      expect(cfg.input[0]).toMatchObject({ name: 'x', dims: [-1, 2] });
+    }
+    const stats = (await (await fetch(`${base}/v2/models/iris/stats`, { headers: auth })).json()) as { model_stats: { version: string; inference_count: unknown; inference_stats: { success: { count: unknown } } }[] };
+    expect(stats.model_stats[0]?.version).toBe('1');
+    expect(typeof stats.model_stats[0]?.inference_count).toBe('number');
+    expect(stats.model_stats[0]?.inference_stats.success.count).toBeGreaterThanOrEqual(1);
   });
 
   it('answers every bad request with a status that names the problem, and keeps serving', async () => {

@@ -1,8 +1,9 @@
 import { GrpcError, Status } from '@aio/grpc';
-import { ModelInferResponseSchema } from '@aio/proto/inference/grpc_service';
+import { ModelInferResponseSchema, ModelStatisticsResponseSchema } from '@aio/proto/inference/grpc_service';
+import { DataType, ModelConfigSchema } from '@aio/proto/inference/model_config';
 import { create } from '@bufbuild/protobuf';
 import { describe, expect, it } from 'vitest';
-import { inferRequestFromJson, inferResponseToJson } from './oip-json.codec.js';
+import { inferRequestFromJson, inferResponseToJson, tritonJson } from './oip-json.codec.js';
 
 function rejection(fn: () => unknown): string {
   try {
@@ -68,6 +69,47 @@ describe('OIP REST JSON', () => {
         { name: 'i', datatype: 'INT64', shape: [2], data: [10, String(2n ** 60n)] },
         { name: 'f', datatype: 'BOOL', shape: [1], data: [false] },
       ],
+    });
+  });
+});
+
+describe('Triton REST JSON', () => {
+  it('writes 64-bit integers as numbers at any depth (fields, lists, maps), everything else as proto3 JSON', () => {
+    const stats = create(ModelStatisticsResponseSchema, {
+      modelStats: [
+        {
+          name: 'm',
+          version: '3',
+          lastInference: 1_700_000_000_000n,
+          inferenceCount: 12n,
+          inferenceStats: { success: { count: 12n, ns: 3_400_000n }, queue: { count: 12n, ns: 10n } },
+          batchStats: [{ batchSize: 4n, computeInfer: { count: 3n, ns: 99n } }],
+        },
+      ],
+    });
+    expect(tritonJson(ModelStatisticsResponseSchema, stats)).toEqual({
+      model_stats: [
+        {
+          name: 'm',
+          version: '3',
+          last_inference: 1_700_000_000_000,
+          inference_count: 12,
+          inference_stats: { success: { count: 12, ns: 3_400_000 }, queue: { count: 12, ns: 10 } },
+          batch_stats: [{ batch_size: 4, compute_infer: { count: 3, ns: 99 } }],
+        },
+      ],
+    });
+    const config = create(ModelConfigSchema, {
+      name: 'm',
+      maxBatchSize: 16,
+      input: [{ name: 'x', dataType: DataType.TYPE_FP32, dims: [64n] }],
+      schedulingChoice: { case: 'dynamicBatching', value: { maxQueueDelayMicroseconds: 1000n, preferredBatchSize: [8, 16] } },
+    });
+    expect(tritonJson(ModelConfigSchema, config)).toMatchObject({
+      name: 'm',
+      max_batch_size: 16,
+      input: [{ name: 'x', data_type: 'TYPE_FP32', dims: [64] }],
+      dynamic_batching: { max_queue_delay_microseconds: 1000, preferred_batch_size: [8, 16] },
     });
   });
 });

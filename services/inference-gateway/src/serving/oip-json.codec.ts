@@ -8,7 +8,8 @@ import {
   type ModelInferRequest,
   type ModelInferResponse,
 } from '@aio/proto/inference/grpc_service';
-import { create, type JsonObject, type JsonValue, type MessageInitShape } from '@bufbuild/protobuf';
+import { toRestJson } from '@aio/host';
+import { create, ScalarType, type DescMessage, type JsonObject, type JsonValue, type MessageInitShape, type MessageShape } from '@bufbuild/protobuf';
 import { DTYPES, isServedDatatype } from './tensor.codec.js';
 
 type ParameterInit = Record<string, MessageInitShape<typeof InferParameterSchema>>;
@@ -191,4 +192,37 @@ export function inferResponseToJson(res: ModelInferResponse): JsonObject {
   const params = parametersJson(res.parameters);
   if (params !== undefined) body.parameters = params;
   return body;
+}
+
+const INT64_TYPES = new Set([ScalarType.INT64, ScalarType.UINT64, ScalarType.SINT64, ScalarType.FIXED64, ScalarType.SFIXED64]);
+
+const int64Number = (v: JsonValue): JsonValue => (typeof v === 'string' && /^-?\d+$/.test(v) ? Number(v) : v);
+
+function int64Numbers(desc: DescMessage, json: JsonValue): JsonValue {
+  if (!isObject(json)) return json;
+  const out: JsonObject = { ...json };
+  for (const f of desc.fields) {
+    const v = out[f.name];
+    if (v === undefined || v === null) continue;
+    if (f.fieldKind === 'scalar') out[f.name] = INT64_TYPES.has(f.scalar) ? int64Number(v) : v;
+    else if (f.fieldKind === 'message') out[f.name] = int64Numbers(f.message, v);
+    else if (f.fieldKind === 'list' && Array.isArray(v)) {
+      if (f.listKind === 'message') out[f.name] = v.map((item) => int64Numbers(f.message, item));
+      else if (f.listKind === 'scalar' && INT64_TYPES.has(f.scalar)) out[f.name] = v.map(int64Number);
+    } else if (f.fieldKind === 'map' && isObject(v)) {
+      const entries = Object.entries(v);
+      if (f.mapKind === 'message') out[f.name] = Object.fromEntries(entries.map(([k, item]) => [k, int64Numbers(f.message, item)]));
+      else if (f.mapKind === 'scalar' && INT64_TYPES.has(f.scalar)) out[f.name] = Object.fromEntries(entries.map(([k, item]) => [k, int64Number(item)]));
+    }
+  }
+  return out;
+}
+
+/**
+ * A message as Triton's REST API writes it: proto field names, and 64-bit integers (shapes, counters,
+ * nanoseconds) as JSON numbers where proto3 JSON writes strings. perf_analyzer and tritonclient read them
+ * as numbers. Values past 2^53 lose precision, as in any JSON reader that parses into doubles.
+ */
+export function tritonJson<D extends DescMessage>(schema: D, message: MessageShape<D>): JsonValue {
+  return int64Numbers(schema, toRestJson(schema, message));
 }
