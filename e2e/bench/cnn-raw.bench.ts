@@ -65,9 +65,11 @@ export const cnnRaw: Benchmark = {
       ],
       notes:
         `Both sides run the same ${ctx.gatewayWorkers} single-threaded onnxruntime sessions; the gap is what serving adds per image: ` +
-        `receiving and copying ${round(request.length / 1024)} KiB out of grpc-js' buffer, validation, the hop to a worker thread and back, ` +
-        'the response, and (sample rate 1.0 by default) an inference-log record carrying the input tensor to Kafka — on the same two cores ' +
-        'the model needs for itself. In-process p50 is the pure compute time of one image with the sessions busy.',
+        `receiving ${round(request.length / 1024)} KiB through grpc-js and HTTP/2 flow control, decoding it, the hop to a worker thread and back, ` +
+        'concatenating the batch (a copy per image), and the response, on the same two cores the model needs for itself (in-process the ' +
+        'two sessions keep both cores busy; in the gateway the main thread takes its share of them). The inference log does not copy ' +
+        'images beyond its byte budget (`AIO_INFERENCE_LOG_MAX_BYTES_PER_SECOND`, 4 MiB/s, about 7 images/s here). In-process p50 is the ' +
+        'pure compute time of one image with the sessions busy.',
     };
   },
 };

@@ -55,7 +55,7 @@ export const mlpGrpc: Benchmark = {
           `gateway's own ${statSync(responseFile).size}-byte response. Gateway: ${ctx.gatewayWorkers} inference workers.`,
         rows,
         targets: ratioTargets(rows, IN_FLIGHT, 'gateway gRPC', 'bare grpc-js', 0.9, 10),
-        notes: [servingNotes(rows, 'gateway gRPC'), ...peersFor(ctx.peers, 'mlp-grpc', 'grpc').map((p) => p.notes)].filter(Boolean).join('\n\n'),
+        notes: [servingNotes(rows, 'gateway gRPC', 'grpc'), ...peersFor(ctx.peers, 'mlp-grpc', 'grpc').map((p) => p.notes)].filter(Boolean).join('\n\n'),
       };
     } finally {
       await bare.stop();
@@ -63,22 +63,38 @@ export const mlpGrpc: Benchmark = {
   },
 };
 
+/** Where a gateway request's time goes, from CPU profiles of the gateway under this load (see docs/benchmarks.md). */
+const PROFILE: Record<'grpc' | 'rest', string> = {
+  grpc:
+    'Profiled (`node --cpu-prof` on the gateway, 64 in flight, batching on): of the main thread, roughly 10% is grpc-js and HTTP/2 framing, ' +
+    '13% garbage collection, 9% structured-clone postMessage to and from the workers, 6% protobuf decode/encode, 7% the Kafka inference log ' +
+    'at its default 200 records/s, the rest the per-request checks (token cache, deadline, validation) and Nest/OpenTelemetry context; the ' +
+    'workers are mostly idle waiting for batches. The bare server decodes nothing and answers precomputed bytes, so its ceiling is grpc-js ' +
+    'alone. What would close the gap: decode ModelInfer lazily (raw contents sliced, not copied), hand batches to the workers through a ' +
+    'SharedArrayBuffer ring instead of postMessage, and move gRPC onto a second event loop (a cluster of two main threads on more cores).',
+  rest:
+    'Profiled (`node --cpu-prof` on the gateway, 64 in flight): besides the model work shared with gRPC, JSON.parse of the body and the ' +
+    'per-element conversion of `data` into a typed array, Nest routing with its rxjs interceptor chain (about 11%) and JSON.stringify of ' +
+    'the answer. The bare node:http server parses nothing. What would close the gap: a raw node:http route for `/infer` outside Nest, and ' +
+    "Triton's binary tensor extension so bodies carry bytes, not JSON numbers.",
+};
+
 /**
  * What the figures imply, for the notes: in a closed loop latency is bound to throughput (Little's law),
  * and the gateway does per request what the bare server does not.
  */
-export function servingNotes(rows: readonly Row[], subject: string): string {
+export function servingNotes(rows: readonly Row[], subject: string, transport: 'grpc' | 'rest'): string {
   const little = IN_FLIGHT.map((n) => {
     const s = rows.find((r) => r.system === `${subject} (${n} in flight)`);
     return s === undefined ? '' : `${n} in flight at ${s.median} req/s means ${round((n / s.median) * 1000, 1)} ms per request on average`;
   }).filter(Boolean);
   return (
     `Little's law: ${little.join('; ')}. A p99 of 10 ms with 64 requests always in flight needs at least 6,400 req/s, so on this ` +
-    'machine the latency target is a throughput target. Per request the gateway verifies the JWT, decodes and validates the tensors, ' +
-    'queues the request for a worker thread (postMessage with transferred buffers), runs onnxruntime, encodes the answer and, with the ' +
-    'default `AIO_INFERENCE_LOG_SAMPLE_RATE` of 1.0, records every request for the Kafka inference log; the bare server does none of ' +
-    'that, and all of it shares the two cores with the load generator. Not profiled here; dynamic batching (set on the deployment, ' +
-    'being implemented in the gateway) is what should move these figures.'
+    'machine the latency target is a throughput target. Per request the gateway verifies the bearer token (cached after the first ' +
+    'check), decodes and validates the tensors, queues the rows for dynamic batching, hands the batch to a worker thread, runs ' +
+    'onnxruntime once per batch, splits and encodes the answers and samples the request into the Kafka inference log (at most ' +
+    '`AIO_INFERENCE_LOG_MAX_PER_SECOND`, 200/s); the bare server does none of that, and all of it shares the two cores with the load ' +
+    `generator and the other four services.\n\n${PROFILE[transport]}`
   );
 }
 

@@ -54,7 +54,7 @@ export const mlpRest: Benchmark = {
           `body and answers with the gateway's own ${response.length}-byte JSON response, parsing nothing.`,
         rows,
         targets: ratioTargets(rows, IN_FLIGHT, 'gateway REST', 'bare node:http', 0.8),
-        notes: [servingNotes(rows, 'gateway REST'), ...peersFor(ctx.peers, 'mlp-rest', 'rest').map((p) => p.notes)].filter(Boolean).join('\n\n'),
+        notes: [servingNotes(rows, 'gateway REST', 'rest'), ...peersFor(ctx.peers, 'mlp-rest', 'rest').map((p) => p.notes)].filter(Boolean).join('\n\n'),
       };
     } finally {
       await bare.stop();

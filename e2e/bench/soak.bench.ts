@@ -20,6 +20,9 @@ interface Sample {
   rssMiB: number;
   /** Median of a few GET /v2/health/live round trips: the gateway's event loop answers it. */
   probeMs: number;
+  /** The gateway's own event-loop delay p99 and max since the previous sample (its :8002 metrics). */
+  lagP99Ms: number;
+  lagMaxMs: number;
   progress?: Progress;
   /** Answers per second in the window that ended at this sample. */
   rate?: number;
@@ -52,6 +55,25 @@ async function probeMs(): Promise<number> {
     }
   }
   return median(times);
+}
+
+const GATEWAY_METRICS = 'http://127.0.0.1:8002/metrics';
+
+/**
+ * The gateway's event-loop delay since the previous scrape (nodejs_eventloop_delay_seconds, which every
+ * service exports; a scrape starts a new window), p99 and max in ms; NaN when it cannot be read.
+ */
+async function eventLoopLagMs(): Promise<{ p99: number; max: number }> {
+  try {
+    const text = await (await fetch(GATEWAY_METRICS, { signal: AbortSignal.timeout(5000) })).text();
+    const at = (q: string): number => {
+      const m = new RegExp(`^nodejs_eventloop_delay_seconds\\{quantile="${q.replace('.', '\\.')}"[^}]*\\} ([\\d.e+-]+)$`, 'm').exec(text);
+      return m === null ? Number.NaN : Number(m[1]) * 1000;
+    };
+    return { p99: at('0.99'), max: at('1') };
+  } catch {
+    return { p99: Number.NaN, max: Number.NaN };
+  }
 }
 
 /** The gateway's mlp-grpc figure at 64 in flight from this run's result, if there is one. */
@@ -88,10 +110,20 @@ export const soak: Benchmark = {
         // The window's own length: the last one also holds the answers that came after the last send.
         const rate = progress ? round((progress.ok * 1000) / (progress.atMs - lastProgressMs)) : undefined;
         if (progress) lastProgressMs = progress.atMs;
-        const s: Sample = { atS: round((performance.now() - started) / 1000), rssMiB: round(rssBytes(pid) / MiB), probeMs: round(await probeMs(), 2), progress, rate };
+        const lag = await eventLoopLagMs();
+        const s: Sample = {
+          atS: round((performance.now() - started) / 1000),
+          rssMiB: round(rssBytes(pid) / MiB),
+          probeMs: round(await probeMs(), 2),
+          lagP99Ms: round(lag.p99, 2),
+          lagMaxMs: round(lag.max, 2),
+          progress,
+          rate,
+        };
         samples.push(s);
-        log(`  t=${s.atS}s RSS ${s.rssMiB} MiB, probe ${s.probeMs} ms${progress ? `, ${rate} req/s, p99 ${round(progress.p99Ms, 2)} ms, errors ${progress.errors}` : ''}`);
+        log(`  t=${s.atS}s RSS ${s.rssMiB} MiB, event-loop delay p99 ${s.lagP99Ms} ms (max ${s.lagMaxMs}), probe ${s.probeMs} ms${progress ? `, ${rate} req/s, p99 ${round(progress.p99Ms, 2)} ms, errors ${progress.errors}` : ''}`);
       };
+      await eventLoopLagMs(); // the first window starts here
       await sample();
       const pending: Promise<void>[] = [];
       const stats = await generator.run(
@@ -102,6 +134,8 @@ export const soak: Benchmark = {
       const xsMin = samples.map((s) => s.atS / 60);
       const rss = samples.map((s) => s.rssMiB);
       const probes = samples.map((s) => s.probeMs);
+      // The first sample's window is the idle moment before the load: lag is read over the loaded ones.
+      const lags = samples.slice(1).map((s) => s.lagP99Ms).filter((v) => Number.isFinite(v));
       const first = samples[0] as Sample;
       const last = samples.at(-1) as Sample;
       const rssSlope = slope(xsMin, rss);
@@ -130,6 +164,15 @@ export const soak: Benchmark = {
           extra: { first: first.rssMiB, last: last.rssMiB, 'slope (MiB/min)': round(rssSlope, 2) },
         },
         {
+          system: 'gateway event-loop delay p99 per window',
+          role: 'subject',
+          metric: 'ms',
+          runs: lags,
+          median: round(median(lags), 2),
+          errors: 0,
+          extra: { first: lags[0] ?? '-', last: lags.at(-1) ?? '-', max: Math.max(...samples.map((s) => s.lagMaxMs).filter((v) => Number.isFinite(v))), 'slope (ms/min)': round(slope(xsMin.slice(1, 1 + lags.length), lags), 3) },
+        },
+        {
           system: 'gateway responsiveness (GET /v2/health/live)',
           role: 'subject',
           metric: 'ms',
@@ -140,11 +183,11 @@ export const soak: Benchmark = {
         },
       ];
       const table = [
-        '| t (s) | RSS (MiB) | probe (ms) | req/s | p50 (ms) | p99 (ms) | errors |',
-        '|---:|---:|---:|---:|---:|---:|---:|',
+        '| t (s) | RSS (MiB) | loop delay p99 / max (ms) | probe (ms) | req/s | p50 (ms) | p99 (ms) | errors |',
+        '|---:|---:|---:|---:|---:|---:|---:|---:|',
         ...samples.map(
           (s) =>
-            `| ${s.atS} | ${s.rssMiB} | ${s.probeMs} | ${s.rate ?? '-'} | ` +
+            `| ${s.atS} | ${s.rssMiB} | ${s.lagP99Ms} / ${s.lagMaxMs} | ${s.probeMs} | ${s.rate ?? '-'} | ` +
             `${s.progress ? round(s.progress.p50Ms, 2) : '-'} | ${s.progress ? round(s.progress.p99Ms, 2) : '-'} | ${s.progress?.errors ?? '-'} |`,
         ),
       ].join('\n');
@@ -155,8 +198,8 @@ export const soak: Benchmark = {
           `The MLP of mlp-grpc (\`${model.name}\` v${version}, batching ${describeBatching(BENCH_BATCHING)}) under an open-loop load: ${rate} req/s ` +
           `(${LOAD_SHARE * 100}% of ${round(peak)} req/s, from ${peakSource}) for ${ctx.opts.soakMs / 1000} s, the same request bytes as mlp-grpc; ` +
           `latency counts from when each request was due (no coordinated omission); a request due while ${MAX_IN_FLIGHT} are in flight counts as an error. ` +
-          `Every ${ctx.opts.sampleEveryMs / 1000} s: the gateway's VmRSS from /proc and the median of 5 \`GET /v2/health/live\` round trips. The gateway exports ` +
-          'no event-loop-lag or process-memory series on :8002 (only `aio_*` and OpenTelemetry SDK ones), so that probe, answered by its event loop, stands in for event-loop lag.',
+          `Every ${ctx.opts.sampleEveryMs / 1000} s: the gateway's VmRSS from /proc (main thread and workers), its own event-loop delay p99 and max over the window ` +
+          '(`nodejs_eventloop_delay_seconds` on :8002) and the median of 5 `GET /v2/health/live` round trips from outside.',
         rows,
         targets: [
           { what: 'errors during the soak', goal: '0', actual: String(errors), met: errors === 0 },

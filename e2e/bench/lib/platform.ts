@@ -25,8 +25,8 @@ const REGISTRY_HTTP = 'http://127.0.0.1:8101';
 const GATEWAY_PID_FILE = path.join(ROOT, '.infra', 'run', 'inference-gateway.pid');
 
 /**
- * What every benchmark deploys with. The gateway's dynamic batching is set on every deployment so the
- * same harness measures it once the gateway honours it (a gateway that ignores it serves one by one).
+ * What every benchmark deploys with: the gateway's dynamic batching (rows of concurrent requests run as
+ * one batch of up to 64, waiting at most 200 µs for more), the per-version queue at its default.
  */
 export const BENCH_BATCHING: MessageInitShape<typeof BatchingConfigSchema> = {
   maxBatchSize: 64,
@@ -157,8 +157,8 @@ export function gatewayPid(): number {
 }
 
 /**
- * Resident memory of a process in bytes (VmRSS). The gateway exports no process_resident_memory_bytes
- * on :8002 (only aio_* and OpenTelemetry SDK series), so /proc it is.
+ * Resident memory of a process in bytes (VmRSS from /proc: read at any moment, not at the exporter's
+ * collection, which process_resident_memory_bytes on :8002 would be).
  */
 export function rssBytes(pid: number): number {
   const m = /^VmRSS:\s+(\d+)\s+kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
