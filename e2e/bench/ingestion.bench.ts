@@ -21,7 +21,7 @@ import { create, fromJson, type JsonObject } from '@bufbuild/protobuf';
 import { median, ROOT, writeResult, type BenchResult, type Row, type Target } from './lib/result.ts';
 import { kafkajs, mongoose } from './ingestion/deps.ts';
 import { consumerPerf, type PerfResult } from './ingestion/kafka-perf.ts';
-import { summariseProfile, type ProfileSummary } from './ingestion/profile.ts';
+import { summariseProfile, type ProfileSummary } from './lib/profile.ts';
 import { CLI_MESSAGE_BATCH, DATASET, datasetRequest, makeRecords, SERVICE_WRITE_BATCH, storedBatches, type BenchRecord } from './ingestion/records.ts';
 import { GRPC_PORT, ServiceProcess, STAGED_MAIN } from './ingestion/service.ts';
 import type { StageStat } from './ingestion/staged-main.ts';

@@ -8,7 +8,11 @@ import { sideBySide, type SystemUnderTest } from './lib/measure.ts';
 import { mlpModel } from './lib/models.ts';
 import { restInferBody, restInferPath, restRawCall } from './lib/oip.ts';
 import { peerRestDriver, peersFor } from './lib/peers.ts';
+import { existsSync } from 'node:fs';
+import { median, quantile, type Row } from './lib/result.ts';
+import { log } from './lib/options.ts';
 import { BENCH_BATCHING, describeBatching, GATEWAY_HTTP } from './lib/platform.ts';
+import { runPerfAnalyzer, venvDir } from './peers/peers.ts';
 import { IN_FLIGHT, ratioTargets, servingNotes } from './mlp-grpc.bench.ts';
 
 export const mlpRest: Benchmark = {
@@ -44,6 +48,8 @@ export const mlpRest: Benchmark = {
         }
       }
       const rows = await sideBySide(systems, ctx.opts);
+      const perf = ctx.opts.withPeers ? await perfAnalyzerRow(model.name, ctx.platform.authMetadata, ctx.opts.runs, ctx.opts.durationMs) : undefined;
+      if (perf !== undefined) rows.push(perf);
       return {
         id: 'mlp-rest',
         title: 'MLP 64-256-256-10 over REST JSON (batch 1)',
@@ -54,12 +60,50 @@ export const mlpRest: Benchmark = {
           `body and answers with the gateway's own ${response.length}-byte JSON response, parsing nothing.`,
         rows,
         targets: ratioTargets(rows, IN_FLIGHT, 'gateway REST', 'bare node:http', 0.8),
-        notes: [servingNotes(rows, 'gateway REST', 'rest'), ...peersFor(ctx.peers, 'mlp-rest', 'rest').map((p) => p.notes)].filter(Boolean).join('\n\n'),
+        notes: [
+          servingNotes(rows, 'gateway REST', 'rest'),
+          perf === undefined
+            ? ''
+            : "Triton's perf_analyzer (C++, JSON tensors, `-H authorization`) drove the gateway too, as a second load generator: its own " +
+              'process and client, so its row is not a ratio to the bare server; it shows what the gateway serves when the generator costs less CPU.', ...peersFor(ctx.peers, 'mlp-rest', 'rest').map((p) => p.notes)        ]
+          .filter(Boolean)
+          .join('\n\n'),
       };
     } finally {
       await bare.stop();
     }
   },
 };
+
+const PERF_IN_FLIGHT = 64;
+
+/** The gateway under Triton's perf_analyzer (venv from peers/setup.sh): one row, `runs` windows. */
+async function perfAnalyzerRow(model: string, headers: Record<string, string>, runs: number, durationMs: number): Promise<Row | undefined> {
+  if (!existsSync(`${venvDir()}/perf`)) {
+    log('  perf_analyzer: no venv (e2e/bench/peers/setup.sh), skipped');
+    return undefined;
+  }
+  const results = [];
+  for (let i = 0; i < runs; i++) {
+    const r = await runPerfAnalyzer({ url: GATEWAY_HTTP, protocol: 'http', model, concurrency: PERF_IN_FLIGHT, seconds: durationMs / 1000, headers });
+    log(`  perf_analyzer run ${i + 1}/${runs}: ${r.throughput} infer/s, p99 ${r.p99Ms} ms${r.exitCode === 0 ? '' : ` (exit ${r.exitCode}: ${r.errors.slice(0, 2).join('; ')})`}`);
+    results.push(r);
+  }
+  const ok = results.filter((r) => r.exitCode === 0 && Number.isFinite(r.throughput));
+  const runsOf = (k: 'throughput' | 'p50Ms' | 'p90Ms' | 'p99Ms'): number[] => ok.map((r) => r[k]).sort((a, b) => a - b);
+  return {
+    system: `gateway REST driven by perf_analyzer (${PERF_IN_FLIGHT} in flight)`,
+    role: 'subject',
+    metric: 'req/s',
+    runs: ok.map((r) => r.throughput),
+    median: median(runsOf('throughput')),
+    // perf_analyzer reports percentiles per run: the median run's.
+    p50Ms: quantile(runsOf('p50Ms'), 0.5),
+    p90Ms: quantile(runsOf('p90Ms'), 0.5),
+    p99Ms: quantile(runsOf('p99Ms'), 0.5),
+    errors: results.length - ok.length,
+    extra: { 'in flight': PERF_IN_FLIGHT, generator: 'perf_analyzer 2.51, JSON tensors' },
+  };
+}
 
 if (import.meta.main) await runAlone(mlpRest);

@@ -103,10 +103,11 @@ export class Platform {
   }
 
   /**
-   * Pins `version` with the benchmark batching (a new deployment generation, which also reloads a model
-   * unloaded through the repository API) and waits for ModelReady; resolves to the ms it took.
+   * Pins `version` with the benchmark batching, or `batching` (a new deployment generation, which also
+   * reloads a model unloaded through the repository API) and waits for ModelReady and for the gateway's
+   * ModelConfig to show the deployment's queue size; resolves to the ms it took.
    */
-  async deploy(model: string, version: number, timeoutMs = 180_000): Promise<number> {
+  async deploy(model: string, version: number, timeoutMs = 180_000, batching: MessageInitShape<typeof BatchingConfigSchema> = BENCH_BATCHING): Promise<number> {
     let generation = 0;
     try {
       generation = (await this.registry.getDeployment({ model })).deployment?.generation ?? 0;
@@ -114,9 +115,23 @@ export class Platform {
       if (!(err instanceof GrpcError && err.code === Status.NOT_FOUND)) throw err;
     }
     const t0 = performance.now();
-    await this.registry.setDeployment({ deployment: { model, target: { case: 'version', value: version }, batching: BENCH_BATCHING }, expectedGeneration: generation });
+    await this.registry.setDeployment({ deployment: { model, target: { case: 'version', value: version }, batching }, expectedGeneration: generation });
     await this.waitReady(model, version, true, timeoutMs);
-    return performance.now() - t0;
+    const ms = performance.now() - t0;
+    if (batching.maxQueueSize) await this.waitQueueSize(model, version, batching.maxQueueSize, timeoutMs);
+    return ms;
+  }
+
+  /** A version already loaded takes a new deployment's batching without a reload: wait until it shows. */
+  private async waitQueueSize(model: string, version: number, size: number, timeoutMs: number): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const { config } = await this.gateway.modelConfig({ name: model, version: String(version) });
+      const scheduling = config?.schedulingChoice;
+      if (scheduling?.case === 'dynamicBatching' && scheduling.value.defaultQueuePolicy?.maxQueueSize === size) return;
+      if (Date.now() > deadline) throw new Error(`${model} v${version} did not take max_queue_size ${size} within ${timeoutMs} ms`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
   }
 
   async isReady(model: string, version: number): Promise<boolean> {

@@ -2,6 +2,7 @@ import { createServer } from 'node:http';
 import { context, metrics, propagation, trace } from '@opentelemetry/api';
 import { describe, expect, it } from 'vitest';
 import { FakeSearch } from '../test/search.fake.js';
+import { loopDelaySeconds } from './runtime.metrics.js';
 import { startTelemetry, type Telemetry, type TelemetryOverrides } from './telemetry.sdk.js';
 import type { TelemetryOptions } from './telemetry.options.js';
 
@@ -49,6 +50,12 @@ describe('startTelemetry', () => {
       expect(text).toMatch(/^nodejs_heap_used_bytes\{[^}]*\} [1-9]\d*$/m);
       expect(text).toMatch(/^nodejs_eventloop_delay_seconds\{quantile="0\.99",[^}]*\} [\d.e-]+$/m);
     });
+  });
+
+  it('reports event-loop delay beyond the monitor resolution (an on-time tick is no delay)', () => {
+    expect(loopDelaySeconds(10_020_000)).toBeCloseTo(0.00002, 8);
+    expect(loopDelaySeconds(9_990_000)).toBe(0);
+    expect(loopDelaySeconds(90_000_000)).toBeCloseTo(0.08, 8);
   });
 
   it('ships spans and span-correlated log records, and prints the log line to stdout', async () => {

@@ -18,7 +18,7 @@ export interface ProfileSummary {
   totalMs: number;
   /** Self time by function, largest first. */
   functions: { name: string; where: string; ms: number; pct: number }[];
-  /** Self time by area: idle, GC, JSON, kafkajs, mongodb driver + bson, protobuf, the service, node internals... */
+  /** Self time by area: idle, GC, JSON, kafkajs, mongodb driver + bson, protobuf, grpc-js, the service, node internals... */
   areas: { area: string; ms: number; pct: number }[];
 }
 
@@ -35,7 +35,9 @@ export function areaOf(url: string, name: string): string {
   if (url.includes('/@bufbuild/')) return 'protobuf-es';
   if (url.includes('/@grpc/')) return 'grpc-js';
   if (url.includes('/@nestjs/') || url.includes('/rxjs/')) return 'nest';
-  if (url.includes('/services/ingestion/')) return 'ingestion service code';
+  if (url.includes('/@opentelemetry/')) return 'opentelemetry';
+  const service = /\/services\/([^/]+)\//.exec(url);
+  if (service !== null) return `${service[1]} service code`;
   if (url.includes('/libs/')) return 'platform libs (@aio/*)';
   if (url.startsWith('node:')) return 'node internals';
   if (url === '') return `native (${name || 'anonymous'})`;
