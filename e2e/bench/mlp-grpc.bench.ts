@@ -54,7 +54,7 @@ export const mlpGrpc: Benchmark = {
           'HTTP/2 connection, closed loop at 64 and 128 in flight. The bare grpc-js server (its own process, no auth, no decoding) answers with the ' +
           `gateway's own ${statSync(responseFile).size}-byte response. Gateway: ${ctx.gatewayWorkers} inference workers.`,
         rows,
-        targets: ratioTargets(rows, IN_FLIGHT, 'gateway gRPC', 'bare grpc-js', 0.9, 10),
+        targets: [...ratioTargets(rows, IN_FLIGHT, 'gateway gRPC', 'bare grpc-js', 0.9, 10), ...peerTargets(rows, IN_FLIGHT, 'gateway gRPC')],
         notes: [servingNotes(rows, 'gateway gRPC', 'grpc'), ...peersFor(ctx.peers, 'mlp-grpc', 'grpc').map((p) => p.notes)].filter(Boolean).join('\n\n'),
       };
     } finally {
@@ -96,6 +96,28 @@ export function servingNotes(rows: readonly Row[], subject: string, transport: '
     '`AIO_INFERENCE_LOG_MAX_PER_SECOND`, 200/s); the bare server does none of that, and all of it shares the two cores with the load ' +
     `generator and the other four services.\n\n${PROFILE[transport]}`
   );
+}
+
+/**
+ * The peer target: the gateway at >= 5x MLServer's throughput with a p99 no worse, per in-flight level
+ * (only when MLServer ran beside it, --with-peers).
+ */
+export function peerTargets(rows: readonly Row[], inFlight: readonly number[], subject: string): Target[] {
+  const targets: Target[] = [];
+  for (const n of inFlight) {
+    const s = rows.find((r) => r.system === `${subject} (${n} in flight)`);
+    const p = rows.find((r) => r.role === 'peer' && r.system.startsWith('MLServer') && r.system.endsWith(`(${n} in flight)`));
+    if (s === undefined || p === undefined) continue;
+    const ratio = s.median / p.median;
+    const p99Ok = s.p99Ms !== undefined && p.p99Ms !== undefined && s.p99Ms <= p.p99Ms;
+    targets.push({
+      what: `vs MLServer at ${n} in flight`,
+      goal: '>= 5x throughput, p99 no worse',
+      actual: `${round(ratio, 2)}x (${s.median} vs ${p.median} ${s.metric}); p99 ${s.p99Ms} vs ${p.p99Ms} ms`,
+      met: ratio >= 5 && p99Ok,
+    });
+  }
+  return targets;
 }
 
 /** Subject/baseline throughput ratio per in-flight level (and the subject's p99, when a bound is given). */

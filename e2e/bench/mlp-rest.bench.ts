@@ -13,7 +13,7 @@ import { median, quantile, type Row } from './lib/result.ts';
 import { log } from './lib/options.ts';
 import { BENCH_BATCHING, describeBatching, GATEWAY_HTTP } from './lib/platform.ts';
 import { runPerfAnalyzer, venvDir } from './peers/peers.ts';
-import { IN_FLIGHT, ratioTargets, servingNotes } from './mlp-grpc.bench.ts';
+import { IN_FLIGHT, peerTargets, ratioTargets, servingNotes } from './mlp-grpc.bench.ts';
 
 export const mlpRest: Benchmark = {
   id: 'mlp-rest',
@@ -59,7 +59,7 @@ export const mlpRest: Benchmark = {
           'sockets (one per request in flight), closed loop at 64 and 128 in flight. The bare node:http server (its own process) reads the whole ' +
           `body and answers with the gateway's own ${response.length}-byte JSON response, parsing nothing.`,
         rows,
-        targets: ratioTargets(rows, IN_FLIGHT, 'gateway REST', 'bare node:http', 0.8),
+        targets: [...ratioTargets(rows, IN_FLIGHT, 'gateway REST', 'bare node:http', 0.8), ...peerTargets(rows, IN_FLIGHT, 'gateway REST')],
         notes: [
           servingNotes(rows, 'gateway REST', 'rest'),
           perf === undefined

@@ -4,10 +4,7 @@
 //   node e2e/bench/peers/perf_gateway.ts [--model bench-mlp] [--protocol http|grpc] [--concurrency 64] [--seconds 5] [--version V]
 //   env PA_URL=host:port (another address, e.g. a proxy), PA_EXTRA="--input-data zero" (more perf_analyzer flags)
 // Known (see README, "perf_analyzer and the gateway"): over gRPC perf_analyzer 2.51 does not send -H on
-// ModelMetadata, so the authenticated gateway answers UNAUTHENTICATED; over HTTP it gets through metadata,
-// config and inference but stops with "failed to find the requested model version" because the gateway's
-// /stats encodes its uint64 counters as JSON strings (proto3 JSON) where Triton writes numbers; with
-// --version 1 it stops at GET /v2/models/{m}/versions/1/config, a route the gateway lacks.
+// ModelMetadata, so the authenticated gateway answers UNAUTHENTICATED; over HTTP (the default) it works.
 import { parseArgs } from 'node:util';
 import { GATEWAY_GRPC, GATEWAY_HTTP, Platform } from '../lib/platform.ts';
 import { runPerfAnalyzer } from './peers.ts';
