@@ -66,17 +66,22 @@ export const mlpGrpc: Benchmark = {
 /** Where a gateway request's time goes, from CPU profiles of the gateway under this load (see docs/benchmarks.md). */
 const PROFILE: Record<'grpc' | 'rest', string> = {
   grpc:
-    'Profiled (`node --cpu-prof` on the gateway, 64 in flight, batching on): of the main thread, roughly 10% is grpc-js and HTTP/2 framing, ' +
-    '13% garbage collection, 9% structured-clone postMessage to and from the workers, 6% protobuf decode/encode, 7% the Kafka inference log ' +
-    'at its default 200 records/s, the rest the per-request checks (token cache, deadline, validation) and Nest/OpenTelemetry context; the ' +
-    'workers are mostly idle waiting for batches. The bare server decodes nothing and answers precomputed bytes, so its ceiling is grpc-js ' +
-    'alone. What would close the gap: decode ModelInfer lazily (raw contents sliced, not copied), hand batches to the workers through a ' +
-    'SharedArrayBuffer ring instead of postMessage, and move gRPC onto a second event loop (a cluster of two main threads on more cores).',
+    'Profiled with `node e2e/bench/profile.ts --transport grpc` (the gateway as the mesh runs it, 64 in flight, 6,877 req/s while sampled): ' +
+    "the gateway's main thread was busy 54% of the time. Of the profile: node internals (HTTP/2 sessions, streams) 12.5%, V8 itself 7.9%, " +
+    'garbage collection 7.4%, grpc-js 4.9%, the gateway code 4.4% (validation, batching, answers), kafkajs 2.8% (the inference log), the ' +
+    '@aio libs 2.8% (auth, gRPC wrapper), socket writes 2.8%, protobuf 2.6%, OpenTelemetry 1.5%, postMessage to the workers 1.3%; the ' +
+    'inference workers were mostly idle (a batch of about 30 rows takes 0.2 ms). So no single stage holds it back: the main thread waits ' +
+    'for CPU that the load generator (about 0.8 of a core for a grpc-js client), the monitor (consuming the inference log) and Kafka take ' +
+    'on the same two cores, and each request costs the gateway about twice what it costs the bare server, which decodes nothing and ' +
+    'answers precomputed bytes. What would close the gap: less work per call on the main thread (decode ModelInfer without materialising ' +
+    'every field, answer from preallocated buffers, skip per-call span attributes when the trace is not sampled), fewer allocations (see ' +
+    'the soak: GC pauses are the latency tail), and on more cores a second main thread (SO_REUSEPORT cluster) so transport work scales.',
   rest:
-    'Profiled (`node --cpu-prof` on the gateway, 64 in flight): besides the model work shared with gRPC, JSON.parse of the body and the ' +
-    'per-element conversion of `data` into a typed array, Nest routing with its rxjs interceptor chain (about 11%) and JSON.stringify of ' +
-    'the answer. The bare node:http server parses nothing. What would close the gap: a raw node:http route for `/infer` outside Nest, and ' +
-    "Triton's binary tensor extension so bodies carry bytes, not JSON numbers.",
+    'Profiled with `node e2e/bench/profile.ts --transport rest` (64 in flight, 10,356 req/s while sampled): the main thread was busy 83%. ' +
+    'Of the profile: node internals 12.6%, Nest with its rxjs interceptor chain 12.3%, socket writes 10.3%, the gateway code 9.2% (the ' +
+    'JSON `data` to typed-array conversion included), V8 7.9%, Fastify and secure-json-parse 7.6% (JSON.parse of the body 4.1%), ' +
+    'postMessage 4.7%, GC 4.3%, kafkajs 2.2%, protobuf 2.1%. The bare node:http server parses nothing. What would close the gap: a raw ' +
+    "node:http route for `/infer` outside Nest's per-request pipeline, and Triton's binary tensor extension so bodies carry bytes, not JSON numbers.",
 };
 
 /**

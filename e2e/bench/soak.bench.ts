@@ -81,6 +81,36 @@ async function eventLoopLagMs(): Promise<{ p99: number; max: number }> {
   }
 }
 
+/** What the soak's errors mean, and what is known of their cause. */
+export function soakErrorNotes(errors: Record<string, number>, rate: number): string {
+  const parts: string[] = [];
+  if (errors['RESOURCE_EXHAUSTED']) {
+    parts.push(
+      `RESOURCE_EXHAUSTED (${errors['RESOURCE_EXHAUSTED']}) is the gateway refusing requests beyond the deployment's queue (${SOAK_QUEUE}): for a while ` +
+        'it served slower than the offered rate.',
+    );
+  }
+  if (errors['skipped_overload']) {
+    parts.push(
+      `skipped_overload (${errors['skipped_overload']}) is the load generator finding ${MAX_IN_FLIGHT} requests already in flight when the next was due ` +
+        `(at ${rate} req/s that is ${round((MAX_IN_FLIGHT / rate) * 1000)} ms of latency): the gateway refused nothing, it stalled.`,
+    );
+  }
+  parts.push(
+    'Where the stalls come from (`node e2e/bench/profile.ts --seconds 15` at the mlp-grpc load, long tasks read from the profile): every ' +
+      'main-thread task over 30 ms was 50-60 ms of garbage collection, with the young generation at about 48 MiB and the old at 46 MiB; ' +
+      'under load the event loop shows such a pause every few seconds (the max column), and when two land close together the open loop ' +
+      'piles up faster than the 2 cores, shared with the generator, drain it. What would close it: fewer allocations per request ' +
+      '(decoded requests, promises and closures per call, span attributes), a smaller young generation so scavenges stay short, and ' +
+      'headroom: 70% of a closed-loop peak measured with the generator on the same 2 cores leaves little.',
+  );
+  parts.push(
+    'With the default queue (`AIO_INFER_QUEUE_LIMIT`, 256 requests, about 70 ms of arrivals at this rate) a quick 30 s soak shed 139 ' +
+      `requests (RESOURCE_EXHAUSTED) in its first 20 s; the soak therefore deploys with max_queue_size ${SOAK_QUEUE}, what an operator sets for this rate.`,
+  );
+  return `${parts.join('\n\n')}\n\n`;
+}
+
 /** The gateway's mlp-grpc figure at 64 in flight from this run's result, if there is one. */
 function peakFromResult(): number | undefined {
   const file = path.join(RESULTS_DIR, 'mlp-grpc.json');
@@ -212,13 +242,7 @@ export const soak: Benchmark = {
           { what: 'achieved vs offered rate', goal: '>= 99%', actual: `${round((stats.throughput / rate) * 100)}%`, met: stats.throughput / rate >= 0.99 },
         ],
         notes:
-          (stats.errors['RESOURCE_EXHAUSTED']
-            ? `RESOURCE_EXHAUSTED is the gateway refusing requests beyond the deployment's queue (${SOAK_QUEUE}): for a while it ` +
-              'served slower than the offered rate, so on this machine the sustainable rate is below 70% of the short closed-loop peak.\n\n'
-            : '') +
-          'With the default queue (`AIO_INFER_QUEUE_LIMIT`, 256 requests, about 70 ms of arrivals at this rate) a quick 30 s soak shed 139 ' +
-          'requests (RESOURCE_EXHAUSTED) in the first 20 s, when event-loop stalls of 70-80 ms met the open loop (their cause is not isolated; ' +
-          `garbage collection is 7-9% of the main thread in the profile); the soak therefore deploys with max_queue_size ${SOAK_QUEUE}, what an operator sets for this rate. ` +
+          soakErrorNotes(stats.errors, rate) +
           `RSS first ${first.rssMiB} MiB, last ${last.rssMiB} MiB, slope ${round(rssSlope, 2)} MiB/min; probe first ${first.probeMs} ms, last ${last.probeMs} ms.\n\n${table}`,
       };
     } finally {
