@@ -1,5 +1,6 @@
 // The records every part of the ingestion benchmark uses: one dataset schema, N JSON values produced
 // once to the dataset's Kafka topic, and the documents the service stores for the valid ones.
+import { seededRandom } from '../lib/models.ts';
 
 /** Dataset name: its intake topic is `<prefix>.ingest.bench`, its consumer group `<prefix>.ingestion.intake.bench`. */
 export const DATASET = 'bench';
@@ -35,17 +36,6 @@ export function datasetRequest(name: string): Record<string, unknown> {
   };
 }
 
-/** Deterministic pseudo-random numbers (mulberry32), so every run of every part sees the same records. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 export interface BenchRecord {
   id: string;
@@ -56,7 +46,7 @@ export interface BenchRecord {
 }
 
 export function makeRecords(count: number): BenchRecord[] {
-  const next = rng(42);
+  const next = seededRandom(42);
   const out: BenchRecord[] = [];
   for (let i = 0; i < count; i++) {
     const id = `r${String(i).padStart(8, '0')}`;
