@@ -127,7 +127,9 @@ function render(results: readonly BenchResult[]): string {
   if (runs.length > 0) parts.push(`Figures below come from ${runs.map((r) => `a **${r}** run`).join(' and ')}.`, '');
   if (results.length === 0) parts.push('_No results yet: run `npm run bench`._', '');
   for (const r of results) {
-    parts.push(`## ${r.id}: ${r.title}`, '', r.setup, '', rowsTable(r.rows), '');
+    // A title that already names the benchmark is not prefixed with its id again.
+    const heading = r.title.toLowerCase().startsWith(r.id) ? r.title : `${r.id}: ${r.title}`;
+    parts.push(`## ${heading}`, '', r.setup, '', rowsTable(r.rows), '');
     if (r.targets.length > 0) {
       parts.push('| target | goal | actual | |', '|---|---|---|---|');
       for (const t of r.targets) parts.push(`| ${cell(t.what)} | ${cell(t.goal)} | ${cell(t.actual)} | ${t.met ? 'met' : '**missed**'} |`);
