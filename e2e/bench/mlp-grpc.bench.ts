@@ -18,8 +18,7 @@ export const mlpGrpc: Benchmark = {
   title: 'MLP over gRPC: gateway vs bare grpc-js server',
   async run(ctx) {
     const model = mlpModel();
-    const version = await ctx.platform.register(model);
-    await ctx.platform.deploy(model.name, version);
+    const version = await ctx.platform.publish(model);
     const request = grpcInferBytes(model);
     const responseFile = path.join(ctx.workDir, 'mlp-grpc.response.bin');
     writeFileSync(responseFile, await grpcRawCall(GATEWAY_GRPC, request, ctx.platform.authMetadata));

@@ -9,7 +9,7 @@ import { mlpModel } from './lib/models.ts';
 import { restInferBody, restInferPath, restRawCall } from './lib/oip.ts';
 import { peerRestDriver, peersFor } from './lib/peers.ts';
 import { existsSync } from 'node:fs';
-import { median, quantile, type Row } from './lib/result.ts';
+import { median, type Row } from './lib/result.ts';
 import { log } from './lib/options.ts';
 import { BENCH_BATCHING, describeBatching, GATEWAY_HTTP } from './lib/platform.ts';
 import { runPerfAnalyzer, venvDir } from './peers/peers.ts';
@@ -20,8 +20,7 @@ export const mlpRest: Benchmark = {
   title: 'MLP over REST: gateway vs bare node:http server',
   async run(ctx) {
     const model = mlpModel();
-    const version = await ctx.platform.register(model);
-    await ctx.platform.deploy(model.name, version);
+    const version = await ctx.platform.publish(model);
     const body = restInferBody(model);
     const urlPath = restInferPath(model.name);
     const response = await restRawCall(GATEWAY_HTTP, urlPath, body, ctx.platform.authMetadata);
@@ -90,17 +89,17 @@ async function perfAnalyzerRow(model: string, headers: Record<string, string>, r
     results.push(r);
   }
   const ok = results.filter((r) => r.exitCode === 0 && Number.isFinite(r.throughput));
-  const runsOf = (k: 'throughput' | 'p50Ms' | 'p90Ms' | 'p99Ms'): number[] => ok.map((r) => r[k]).sort((a, b) => a - b);
+  const medianOf = (k: 'throughput' | 'p50Ms' | 'p90Ms' | 'p99Ms'): number => median(ok.map((r) => r[k]));
   return {
     system: `gateway REST driven by perf_analyzer (${PERF_IN_FLIGHT} in flight)`,
     role: 'subject',
     metric: 'req/s',
     runs: ok.map((r) => r.throughput),
-    median: median(runsOf('throughput')),
-    // perf_analyzer reports percentiles per run: the median run's.
-    p50Ms: quantile(runsOf('p50Ms'), 0.5),
-    p90Ms: quantile(runsOf('p90Ms'), 0.5),
-    p99Ms: quantile(runsOf('p99Ms'), 0.5),
+    median: medianOf('throughput'),
+    // perf_analyzer reports percentiles per run: the median of the runs'.
+    p50Ms: medianOf('p50Ms'),
+    p90Ms: medianOf('p90Ms'),
+    p99Ms: medianOf('p99Ms'),
     errors: results.length - ok.length,
     extra: { 'in flight': PERF_IN_FLIGHT, generator: 'perf_analyzer 2.51, JSON tensors' },
   };

@@ -124,9 +124,8 @@ export const soak: Benchmark = {
   title: 'soak at 70% of the mlp-grpc peak',
   async run(ctx) {
     const model = mlpModel();
-    const version = await ctx.platform.register(model);
     const batching = { ...BENCH_BATCHING, maxQueueSize: SOAK_QUEUE };
-    await ctx.platform.deploy(model.name, version, undefined, batching);
+    const version = await ctx.platform.publish(model, batching);
     const request = grpcInferBytes(model);
     const generator = await LoadGenerator.start({ kind: 'grpc', address: GATEWAY_GRPC, path: MODEL_INFER_PATH, requests: [request], metadata: ctx.platform.authMetadata });
     try {

@@ -102,6 +102,13 @@ export class Platform {
     return version.version;
   }
 
+  /** Registers `model` and deploys it (see deploy); resolves to its version. */
+  async publish(model: BenchModel, batching: MessageInitShape<typeof BatchingConfigSchema> = BENCH_BATCHING): Promise<number> {
+    const version = await this.register(model);
+    await this.deploy(model.name, version, undefined, batching);
+    return version;
+  }
+
   /**
    * Pins `version` with the benchmark batching, or `batching` (a new deployment generation, which also
    * reloads a model unloaded through the repository API) and waits for ModelReady and for the gateway's

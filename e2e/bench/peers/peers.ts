@@ -13,9 +13,9 @@ import http from 'node:http';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { quantile, ROOT } from '../lib/result.ts';
 
 const HERE = import.meta.dirname;
-const ROOT = path.resolve(HERE, '../../..');
 
 /** Where setup.sh put the venvs (mlserver/, ray/, perf/). */
 export function venvDir(): string {
@@ -304,8 +304,7 @@ export async function quickRestLoad(o: { url: string; body: Uint8Array; concurre
   const elapsed = (performance.now() - started) / 1000;
   agent.destroy();
   latencies.sort((a, b) => a - b);
-  const q = (p: number): number => latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))] ?? Number.NaN;
-  return { requests: latencies.length, errors, rps: latencies.length / elapsed, p50Ms: q(0.5), p99Ms: q(0.99), firstError };
+  return { requests: latencies.length, errors, rps: latencies.length / elapsed, p50Ms: quantile(latencies, 0.5), p99Ms: quantile(latencies, 0.99), firstError };
 }
 
 // ---- process handling

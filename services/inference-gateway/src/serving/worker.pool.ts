@@ -326,7 +326,8 @@ export class WorkerPool {
       if (next.jobs !== undefined) this.dispatch(slot, next.jobs);
     }
     if (wakeAt !== undefined) this.wakeAt(wakeAt);
-    if (!this.busy()) {
+    // Only close() waits for idle: the hot path does not scan the queues for it.
+    if (this.idleWaiters.length > 0 && !this.busy()) {
       const waiters = this.idleWaiters.splice(0);
       for (const w of waiters) w();
     }
@@ -541,6 +542,8 @@ export function formBatch(q: Job[], policy: BatchPolicy, now: bigint): { jobs?: 
       }
     }
   }
+  // Usually the batch is the head of the queue (one group): cut it off without rebuilding the queue.
+  if (picked[count - 1] === count - 1) return { jobs: q.splice(0, count) };
   const take = new Set(picked.slice(0, count));
   const jobs = picked.slice(0, count).map((i) => q[i] as Job);
   let w = 0;
