@@ -1,5 +1,5 @@
 import { availableParallelism, totalmem } from 'node:os';
-import { int, parseEnv, platformEnvSpec, port, secret, str, type EnvConfig, type Field } from '@aio/config';
+import { BATCHING_LIMITS, int, parseEnv, platformEnvSpec, port, secret, str, type EnvConfig, type Field } from '@aio/config';
 
 /** A number in [0, 1]: the share of inferences written to the inference log. */
 function fraction(fallback: number): Field<number> {
@@ -27,11 +27,11 @@ export const inferenceGatewayEnvSpec = {
   // Inference worker threads; each holds one onnxruntime session per loaded model version.
   AIO_INFER_WORKERS: int({ default: availableParallelism(), min: 1, max: 256 }),
   // Requests waiting per model version before RESOURCE_EXHAUSTED.
-  AIO_INFER_QUEUE_LIMIT: int({ default: 256, min: 1, max: 1_000_000 }),
+  AIO_INFER_QUEUE_LIMIT: int({ default: 256, min: 1, max: BATCHING_LIMITS.maxQueueSize }),
   // Dynamic batching defaults for models whose inputs and outputs share a symbolic first dimension
   // (a deployment's batching settings override them; max size 1 turns batching off).
-  AIO_BATCH_MAX_SIZE: int({ default: 32, min: 1, max: 65_536 }),
-  AIO_BATCH_MAX_DELAY_MICROS: int({ default: 0, min: 0, max: 10_000_000 }),
+  AIO_BATCH_MAX_SIZE: int({ default: 32, min: 1, max: BATCHING_LIMITS.maxBatchRows }),
+  AIO_BATCH_MAX_DELAY_MICROS: int({ default: 0, min: 0, max: BATCHING_LIMITS.maxQueueDelayMicros }),
   // Estimated memory all loaded versions may take together (artifact size x workers each); beyond it
   // the least recently used idle versions are unloaded and load again on their next request.
   AIO_MODEL_MEMORY_BUDGET_MB: int({ default: Math.max(256, Math.floor(totalmem() / 4 / 2 ** 20)), min: 1 }),

@@ -1,3 +1,4 @@
+import { BATCHING_LIMITS } from '@aio/config';
 import { alreadyExists, failedPrecondition, GrpcError, invalidArgument, notFound, Status } from '@aio/grpc';
 import { decodePageToken, encodePageToken, pageSize, Platform } from '@aio/host';
 import { newOutboxEntry } from '@aio/mongo';
@@ -217,10 +218,7 @@ export class ModelsService {
   }
 }
 
-/** Limits the gateway enforces too (AIO_BATCH_MAX_SIZE's range, 10 s of queue delay). */
-const MAX_BATCH_ROWS = 65_536;
-const MAX_QUEUE_DELAY_MICROS = 10_000_000;
-const MAX_QUEUE_SIZE = 1_000_000;
+const { maxBatchRows: MAX_BATCH_ROWS, maxQueueDelayMicros: MAX_QUEUE_DELAY_MICROS, maxQueueSize: MAX_QUEUE_SIZE } = BATCHING_LIMITS;
 
 /** A deployment's batching settings, checked field by field (0 = the gateway's default). */
 export function checkBatching(b: Deployment['batching']): void {
