@@ -44,6 +44,8 @@ export interface KafkaPosition {
 }
 
 const COLLECTION = 'datasets';
+/** commitBatch's attempts at a write whose expected totals still hold (other replicas count meanwhile). */
+const MAX_COMMIT_ATTEMPTS = 10;
 
 const datasetSchema = new Schema<DatasetDoc>(
   { _id: String, data: { type: Schema.Types.Mixed, required: true }, intake: { type: Schema.Types.Mixed }, outbox: outboxField },
@@ -66,6 +68,12 @@ export class DatasetsRepository implements OnApplicationBootstrap {
     );
   }
 
+  /**
+   * Per dataset, the totals as of this process's latest allocate or commitBatch: what the next
+   * commitBatch expects to find (a guess checked by its write, never trusted).
+   */
+  private readonly seen = new Map<string, BatchTotals>();
+
   /** Other collections of this service whose documents carry outbox entries (one relay per service). */
   private readonly extraOutboxSources: Model<never>[] = [];
 
@@ -84,19 +92,22 @@ export class DatasetsRepository implements OnApplicationBootstrap {
   }
 
   /**
-   * Hands out `count` consecutive ingest sequence numbers; null when the dataset does not exist.
+   * Hands out `count` consecutive ingest sequence numbers and returns them with the dataset's
+   * definition as of that moment (one round trip); null when the dataset does not exist.
    * Serialised per collection: FerretDB loses concurrent updates of one document.
    */
-  allocate(name: string, count: number): Promise<{ first: number; last: number } | null> {
+  allocate(name: string, count: number): Promise<{ first: number; last: number; data: Record<string, unknown> } | null> {
     return this.platform.locks.run(COLLECTION, async () => {
-      const doc = await this.datasets.collection.findOneAndUpdate(
+      const doc = (await this.datasets.collection.findOneAndUpdate(
         { _id: name } as never,
         { $inc: { 'intake.seq': count } },
         // No projection: FerretDB 1.24's findAndModify does not implement `fields`.
         { returnDocument: 'after' },
-      );
-      const last = (doc as { intake?: IntakeState } | null)?.intake?.seq;
-      return last === undefined ? null : { first: last - count + 1, last };
+      )) as DatasetDoc | null;
+      const last = doc?.intake?.seq;
+      if (doc === null || last === undefined) return null;
+      this.seen.set(name, totalsOf(doc.intake));
+      return { first: last - count + 1, last, data: doc.data };
     });
   }
 
@@ -108,7 +119,11 @@ export class DatasetsRepository implements OnApplicationBootstrap {
 
   /**
    * Adds a batch's counts, moves the Kafka position (when the batch came from Kafka) and queues its
-   * event, in one write: after a crash either all of it happened or none did.
+   * event, in one write: after a crash either all of it happened or none did. The event carries the
+   * totals after the batch, computed from the totals this process last saw; the write applies only if
+   * the document still has them, else (another replica counted, a version reset the count) they are
+   * read again and the write retried, so the totals in an event are exact. One round trip in the
+   * usual case.
    */
   async commitBatch(
     name: string,
@@ -116,16 +131,30 @@ export class DatasetsRepository implements OnApplicationBootstrap {
     kafka: KafkaPosition | undefined,
     event: (totals: BatchTotals) => OutboxEntry | undefined,
   ): Promise<BatchTotals> {
+    const update: Record<string, unknown> = {
+      $inc: { 'intake.accepted': counts.accepted, 'intake.rejected': counts.rejected, 'intake.duplicates': counts.duplicates, 'intake.sinceVersion': counts.accepted },
+    };
+    if (kafka !== undefined) update['$max'] = { [`intake.kafka.p${kafka.partition}`]: kafka.offset };
     const totals = await this.platform.locks.run(COLLECTION, async () => {
-      const intake = (await this.intake(name)) ?? {};
-      const after = { accepted: (intake.accepted ?? 0) + counts.accepted, sinceVersion: (intake.sinceVersion ?? 0) + counts.accepted };
-      const update: Record<string, unknown> = {
-        $inc: { 'intake.accepted': counts.accepted, 'intake.rejected': counts.rejected, 'intake.duplicates': counts.duplicates, 'intake.sinceVersion': counts.accepted },
-      };
-      if (kafka !== undefined) update['$max'] = { [`intake.kafka.p${kafka.partition}`]: kafka.offset };
-      const entry = event(after);
-      await this.datasets.collection.updateOne({ _id: name } as never, entry === undefined ? update : withOutbox(update, entry));
-      return after;
+      for (let attempt = 1, before = this.seen.get(name); ; attempt++, before = undefined) {
+        if (attempt > MAX_COMMIT_ATTEMPTS) throw new Error(`dataset "${name}": its counters changed under ${MAX_COMMIT_ATTEMPTS} attempts at adding a batch`);
+        if (before === undefined) {
+          const intake = await this.intake(name);
+          // Nothing to count on: the dataset is gone.
+          if (intake === null) return { accepted: counts.accepted, sinceVersion: counts.accepted };
+          before = totalsOf(intake);
+        }
+        const after = { accepted: before.accepted + counts.accepted, sinceVersion: before.sinceVersion + counts.accepted };
+        const entry = event(after);
+        const res = await this.datasets.collection.updateOne(
+          { _id: name, 'intake.accepted': expected(before.accepted), 'intake.sinceVersion': expected(before.sinceVersion) } as never,
+          entry === undefined ? update : withOutbox(update, entry),
+        );
+        if (res.matchedCount === 1) {
+          this.seen.set(name, after);
+          return after;
+        }
+      }
     });
     if (counts.accepted > 0) this.platform.nudgeOutbox();
     return totals;
@@ -136,6 +165,7 @@ export class DatasetsRepository implements OnApplicationBootstrap {
     return this.platform.locks.run(COLLECTION, async () => {
       const seq = (await this.intake(name))?.seq ?? 0;
       await this.datasets.collection.updateOne({ _id: name } as never, { $set: { 'intake.sinceVersion': 0 } });
+      this.seen.delete(name);
       return seq;
     });
   }
@@ -179,4 +209,13 @@ export class DatasetsRepository implements OnApplicationBootstrap {
       .lean<DatasetDoc[]>()
       .exec();
   }
+}
+
+function totalsOf(intake: IntakeState | undefined): BatchTotals {
+  return { accepted: intake?.accepted ?? 0, sinceVersion: intake?.sinceVersion ?? 0 };
+}
+
+/** Matches a counter holding `n`, or absent when `n` is 0. */
+function expected(n: number): number | { $in: (number | null)[] } {
+  return n === 0 ? { $in: [0, null] } : n;
 }

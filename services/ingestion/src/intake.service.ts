@@ -70,52 +70,43 @@ export class IntakeService {
     @Inject(DatasetGate) private readonly gate: DatasetGate,
   ) {}
 
-  /** The dataset's compiled schema (NOT_FOUND when it does not exist). Read per batch: schema updates apply from the next batch. */
+  /** The dataset's compiled schema (NOT_FOUND when it does not exist). */
   async schemaOf(dataset: string): Promise<CompiledSchema> {
     const doc = await this.datasets.find(dataset);
     if (doc === null) throw notFound('dataset', dataset);
-    const json = JSON.stringify((doc.data as { schema?: unknown }).schema ?? {});
+    return this.compiled(dataset, doc.data);
+  }
+
+  /** The compiled schema of a dataset definition, compiled again only when it changed. */
+  private compiled(dataset: string, data: Record<string, unknown>): CompiledSchema {
+    const json = JSON.stringify((data as { schema?: unknown }).schema ?? {});
     const cached = this.schemas.get(dataset);
     if (cached?.json === json) return cached.compiled;
-    const schema: DatasetSchema = fromJson(DatasetSchemaSchema, (doc.data as { schema?: JsonObject }).schema ?? {}, { ignoreUnknownFields: true });
+    const schema: DatasetSchema = fromJson(DatasetSchemaSchema, (data as { schema?: JsonObject }).schema ?? {}, { ignoreUnknownFields: true });
     const compiled = compileSchema(schema);
     this.schemas.set(dataset, { json, compiled });
     return compiled;
   }
 
   async ingest(dataset: string, items: readonly IntakeItem[], path: IntakePath, kafka?: KafkaPosition): Promise<BatchOutcome> {
-    const schema = await this.schemaOf(dataset);
     const now = new Date();
-    const latest = new Map<string, { values: Record<string, FieldValue>; eventTime: Date | undefined }>();
-    const rejected: { item: IntakeItem; key: string; violations: Violation[] }[] = [];
-    let valid = 0;
-    for (const item of items) {
-      const result = item.decoded.ok ? validateRecord(schema, item.decoded.input) : { ok: false as const, key: undefined, violations: [item.decoded.violation] };
-      if (!result.ok) {
-        rejected.push({ item, key: result.key ?? '', violations: result.violations });
-        continue;
+    const { sorted, replaced } = await this.gate.shared(dataset, async () => {
+      // One round trip for the sequence numbers and the schema as of this batch (a schema update
+      // applies from the next batch). A number per item: those of rejects and repeated keys stay
+      // unused; a watermark only needs every written record below it to be written.
+      const range = await this.datasets.allocate(dataset, items.length);
+      if (range === null) throw notFound('dataset', dataset);
+      const sorted = sortItems(this.compiled(dataset, range.data), items);
+      let seq = range.first;
+      const docs: RecordDoc[] = [];
+      for (const [key, record] of sorted.latest) {
+        const doc: RecordDoc = { _id: recordId(dataset, key), ds: dataset, key, seq: seq++, values: record.values, ingestTime: now };
+        if (record.eventTime !== undefined) doc.eventTime = record.eventTime;
+        docs.push(doc);
       }
-      valid++;
-      const key = result.key ?? item.fallbackKey;
-      // Map order is first-insertion order; delete first so a repeated key takes its latest position.
-      latest.delete(key);
-      latest.set(key, { values: result.values, eventTime: item.eventTime ?? (item.decoded.ok ? item.decoded.eventTime : undefined) });
-    }
-    let replaced = 0;
-    if (latest.size > 0) {
-      replaced = await this.gate.shared(dataset, async () => {
-        const range = await this.datasets.allocate(dataset, latest.size);
-        if (range === null) throw notFound('dataset', dataset);
-        let seq = range.first;
-        const docs: RecordDoc[] = [];
-        for (const [key, record] of latest) {
-          const doc: RecordDoc = { _id: recordId(dataset, key), ds: dataset, key, seq: seq++, values: record.values, ingestTime: now };
-          if (record.eventTime !== undefined) doc.eventTime = record.eventTime;
-          docs.push(doc);
-        }
-        return (await this.records.write(docs)).replaced;
-      });
-    }
+      return { sorted, replaced: (await this.records.write(docs)).replaced };
+    });
+    const { valid, latest, rejected } = sorted;
     if (rejected.length > 0) await this.park(dataset, rejected, path);
     const counts = { accepted: valid, rejected: rejected.length, duplicates: valid - latest.size + replaced };
     await this.datasets.commitBatch(dataset, counts, kafka, (totals) =>
@@ -160,6 +151,32 @@ export class IntakeService {
       })),
     });
   }
+}
+
+interface SortedItems {
+  /** Valid records. */
+  valid: number;
+  /** The latest valid record of each key, in the order of their latest positions. */
+  latest: Map<string, { values: Record<string, FieldValue>; eventTime: Date | undefined }>;
+  rejected: { item: IntakeItem; key: string; violations: Violation[] }[];
+}
+
+/** Validates a batch: its rejects, and the latest record of each key among the valid ones. */
+function sortItems(schema: CompiledSchema, items: readonly IntakeItem[]): SortedItems {
+  const sorted: SortedItems = { valid: 0, latest: new Map(), rejected: [] };
+  for (const item of items) {
+    const result = item.decoded.ok ? validateRecord(schema, item.decoded.input) : { ok: false as const, key: undefined, violations: [item.decoded.violation] };
+    if (!result.ok) {
+      sorted.rejected.push({ item, key: result.key ?? '', violations: result.violations });
+      continue;
+    }
+    sorted.valid++;
+    const key = result.key ?? item.fallbackKey;
+    // Map order is first-insertion order; delete first so a repeated key takes its latest position.
+    sorted.latest.delete(key);
+    sorted.latest.set(key, { values: result.values, eventTime: item.eventTime ?? (item.decoded.ok ? item.decoded.eventTime : undefined) });
+  }
+  return sorted;
 }
 
 /** The original headers plus why the record was refused: the first violation's field and rule, and every reason. */

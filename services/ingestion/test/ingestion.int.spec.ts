@@ -6,7 +6,8 @@ import { createArtifactStore } from '@aio/artifacts';
 import { mintToken } from '@aio/auth';
 import { createKafka, EventHandlers, subscribe, type EventEnvelope, type EventSubscriber } from '@aio/events';
 import { createGrpcClient, GrpcError, Status, type GrpcClient } from '@aio/grpc';
-import type { RunningService } from '@aio/host';
+import type { Platform, RunningService } from '@aio/host';
+import { WriteLocks } from '@aio/mongo';
 import { DatasetCreatedSchema, DatasetVersionCreatedSchema, RecordBatchCommittedSchema } from '@aio/proto/aio/ingestion/v1/events';
 import { FieldType, IngestionService, RecordSchema, type CreateDatasetRequest, type CreateDatasetRequestSchema, type IngestRecordsRequestSchema } from '@aio/proto/aio/ingestion/v1/ingestion';
 import { startTelemetry, type Telemetry } from '@aio/telemetry';
@@ -15,6 +16,7 @@ import { Partitioners, type IHeaders } from 'kafkajs';
 import mongoose from 'mongoose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../src/config.js';
+import { DatasetsRepository, type BatchTotals } from '../src/datasets.repository.js';
 import { startIngestion } from '../src/ingestion.app.js';
 
 const run = randomBytes(4).toString('hex');
@@ -416,5 +418,40 @@ describe('record intake', () => {
       body: '{"id":"p10","petal":1,"height":3}\n',
     });
     expect(await res.json()).toMatchObject({ accepted: '1' });
+  });
+});
+
+describe('dataset counters', () => {
+  it('keep every batch event\'s totals exact when another replica counts or a version resets them in between', async () => {
+    await client.createDataset({ ...flowers, name: 'counted' });
+    const ours = running.app.get(DatasetsRepository);
+    // A second replica: its own connection, its own (per-process) locks and last-seen totals.
+    const conn = await mongoose.createConnection(config.MONGODB_URI, { dbName: config.AIO_DATABASE }).asPromise();
+    try {
+      const theirs = new DatasetsRepository({ mongo: conn, locks: new WriteLocks(true), nudgeOutbox: () => undefined } as unknown as Platform);
+      const commit = async (repo: DatasetsRepository, accepted: number, partition: number, offset: number): Promise<BatchTotals> => {
+        const seen: BatchTotals[] = [];
+        const totals = await repo.commitBatch('counted', { accepted, rejected: 1, duplicates: 0 }, { partition, offset }, (t) => {
+          seen.push(t);
+          return undefined;
+        });
+        // What the event would carry is what was written.
+        expect(seen.at(-1)).toEqual(totals);
+        return totals;
+      };
+      // Both have seen the dataset before anything was counted.
+      expect(await ours.allocate('counted', 2)).toMatchObject({ first: 1, last: 2, data: { schema: expect.objectContaining({ keyField: 'id' }) as unknown } });
+      expect(await theirs.allocate('counted', 3)).toMatchObject({ first: 3, last: 5 });
+
+      expect(await commit(ours, 3, 0, 10)).toEqual({ accepted: 3, sinceVersion: 3 });
+      expect(await commit(theirs, 2, 1, 20)).toEqual({ accepted: 5, sinceVersion: 5 });
+      expect(await commit(ours, 1, 0, 11)).toEqual({ accepted: 6, sinceVersion: 6 });
+      expect(await theirs.sealWatermark('counted')).toBe(5);
+      expect(await commit(ours, 4, 2, 30)).toEqual({ accepted: 10, sinceVersion: 4 });
+      expect(await commit(theirs, 0, 1, 21)).toEqual({ accepted: 10, sinceVersion: 4 });
+      expect(await ours.intake('counted')).toEqual({ seq: 5, accepted: 10, rejected: 5, duplicates: 0, sinceVersion: 4, kafka: { p0: 11, p1: 21, p2: 30 } });
+    } finally {
+      await conn.close();
+    }
   });
 });
