@@ -59,7 +59,7 @@ class FakeRecords {
   }
 }
 
-function setup(): { intake: IntakeService; datasets: FakeDatasets; records: FakeRecords; gate: DatasetGate; parked: unknown[] } {
+function setup(dlqError?: Error): { intake: IntakeService; datasets: FakeDatasets; records: FakeRecords; gate: DatasetGate; parked: unknown[] } {
   const datasets = new FakeDatasets();
   const records = new FakeRecords(datasets.calls);
   const gate = new DatasetGate();
@@ -70,6 +70,7 @@ function setup(): { intake: IntakeService; datasets: FakeDatasets; records: Fake
       producer: {
         send: (req: { messages: unknown[] }) => {
           datasets.calls.push('park');
+          if (dlqError !== undefined) return Promise.reject(dlqError);
           parked.push(...req.messages);
           return Promise.resolve([]);
         },
@@ -161,5 +162,25 @@ describe('IntakeService.ingest', () => {
     written();
     await Promise.all([next, sealed]);
     expect(datasets.calls.slice(5).sort()).toEqual(['commit', 'seal']);
+  });
+
+  it('counts nothing when the DLQ refuses the rejects, and keeps the gate until the write running beside it is done', async () => {
+    const { intake, datasets, records, gate } = setup(new Error('broker down'));
+    let written!: () => void;
+    records.hold = new Promise<void>((resolve) => (written = resolve));
+    const ingesting = intake.ingest('ds', [item({ id: 'a' }, 0), item({ id: 'b', x: 99 }, 1)], 'kafka').catch((e: unknown) => e);
+    await new Promise((resolve) => setImmediate(resolve));
+    const sealed = gate.exclusive('ds', () => {
+      datasets.calls.push('seal');
+      return Promise.resolve();
+    });
+    await new Promise((resolve) => setImmediate(resolve));
+    // The produce failed at once, the write is still running: no watermark yet.
+    expect(datasets.calls).toEqual(['allocate 2', 'write', 'park']);
+    written();
+    await sealed;
+    expect(((await ingesting) as Error).message).toBe('broker down');
+    expect(datasets.calls).toEqual(['allocate 2', 'write', 'park', 'seal']);
+    expect(datasets.events).toHaveLength(0);
   });
 });

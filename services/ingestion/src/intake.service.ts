@@ -56,8 +56,8 @@ const MAX_REASON = 2_048;
 
 /**
  * The one write path of every intake: validate against the dataset's schema, store the valid records
- * (dedup by key, last write wins), park the invalid ones in the dataset's DLQ topic with the reason in
- * headers, then add the counts (and the Kafka position) with the RecordBatchCommitted event in one write.
+ * (dedup by key, last write wins) while parking the invalid ones in the dataset's DLQ topic with the
+ * reason in headers, then add the counts (and the Kafka position) with the RecordBatchCommitted event in one write.
  */
 @Injectable()
 export class IntakeService {
@@ -104,10 +104,14 @@ export class IntakeService {
         if (record.eventTime !== undefined) doc.eventTime = record.eventTime;
         docs.push(doc);
       }
-      return { sorted, replaced: (await this.records.write(docs)).replaced };
+      // The rejects go to the DLQ while the records are written. Both settle before the gate is
+      // released (no write still running under a watermark) and before anything is counted.
+      const [written, parked] = await Promise.allSettled([this.records.write(docs), sorted.rejected.length > 0 ? this.park(dataset, sorted.rejected, path) : undefined]);
+      if (written.status === 'rejected') throw written.reason;
+      if (parked.status === 'rejected') throw parked.reason;
+      return { sorted, replaced: written.value.replaced };
     });
     const { valid, latest, rejected } = sorted;
-    if (rejected.length > 0) await this.park(dataset, rejected, path);
     const counts = { accepted: valid, rejected: rejected.length, duplicates: valid - latest.size + replaced };
     await this.datasets.commitBatch(dataset, counts, kafka, (totals) =>
       valid === 0
