@@ -132,6 +132,9 @@ export class IntakeConsumers implements OnApplicationBootstrap, BeforeApplicatio
   private async eachBatch(dataset: string, payload: EachBatchPayload): Promise<void> {
     const { batch } = payload;
     const pulse = new HeartbeatPulse(() => payload.heartbeat(), 3_000);
+    // A slice's offset commit runs while the next slice is written; commits stay in order, each
+    // issued after its own slice is counted, and the batch ends only once the last one settled.
+    let committing: Promise<void> | undefined;
     try {
       const counted = (await this.datasets.intake(dataset))?.kafka?.[`p${batch.partition}`] ?? -1;
       for (let start = 0; start < batch.messages.length; start += KAFKA_WRITE_BATCH) {
@@ -150,11 +153,17 @@ export class IntakeConsumers implements OnApplicationBootstrap, BeforeApplicatio
           );
         }
         payload.resolveOffset(last.offset);
+        await committing;
         // With autoCommit off and no commit interval/threshold, commitOffsetsIfNecessary() without
         // arguments commits nothing (kafkajs 2.2.4); the explicit offsets (next to read) are committed.
-        await payload.commitOffsetsIfNecessary(nextOffsets(batch.topic, batch.partition, last.offset));
+        committing = payload.commitOffsetsIfNecessary(nextOffsets(batch.topic, batch.partition, last.offset));
+        // Awaited later (next slice, end of batch); a failure meanwhile is not an unhandled rejection.
+        void committing.catch(() => undefined);
       }
+      await committing;
     } finally {
+      // After a failed slice: its error is the batch's; the commit before it still settles first.
+      await committing?.catch(() => undefined);
       pulse.stop();
     }
     if (pulse.error !== undefined) throw pulse.error;
