@@ -14,7 +14,7 @@ import { startTelemetry, type Telemetry } from '@aio/telemetry';
 import { create, toBinary, type MessageInitShape } from '@bufbuild/protobuf';
 import { Partitioners, type IHeaders } from 'kafkajs';
 import mongoose from 'mongoose';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { loadConfig } from '../src/config.js';
 import { DatasetsRepository, type BatchTotals } from '../src/datasets.repository.js';
 import { startIngestion } from '../src/ingestion.app.js';
@@ -443,13 +443,22 @@ describe('dataset counters', () => {
       expect(await ours.allocate('counted', 2)).toMatchObject({ first: 1, last: 2, data: { schema: expect.objectContaining({ keyField: 'id' }) as unknown } });
       expect(await theirs.allocate('counted', 3)).toMatchObject({ first: 3, last: 5 });
 
+      const ourReads = vi.spyOn(ours, 'intake');
+      const theirReads = vi.spyOn(theirs, 'intake');
+      // What a replica last saw still holds: one write, no read.
       expect(await commit(ours, 3, 0, 10)).toEqual({ accepted: 3, sinceVersion: 3 });
+      expect(ourReads).not.toHaveBeenCalled();
+      // It no longer holds: the write does not apply, the totals are read again.
       expect(await commit(theirs, 2, 1, 20)).toEqual({ accepted: 5, sinceVersion: 5 });
+      expect(theirReads).toHaveBeenCalledTimes(1);
       expect(await commit(ours, 1, 0, 11)).toEqual({ accepted: 6, sinceVersion: 6 });
       expect(await theirs.sealWatermark('counted')).toBe(5);
       expect(await commit(ours, 4, 2, 30)).toEqual({ accepted: 10, sinceVersion: 4 });
       expect(await commit(theirs, 0, 1, 21)).toEqual({ accepted: 10, sinceVersion: 4 });
-      expect(await ours.intake('counted')).toEqual({ seq: 5, accepted: 10, rejected: 5, duplicates: 0, sinceVersion: 4, kafka: { p0: 11, p1: 21, p2: 30 } });
+      ourReads.mockClear();
+      expect(await commit(ours, 1, 0, 12)).toEqual({ accepted: 11, sinceVersion: 5 });
+      expect(ourReads).not.toHaveBeenCalled();
+      expect(await ours.intake('counted')).toEqual({ seq: 5, accepted: 11, rejected: 6, duplicates: 0, sinceVersion: 5, kafka: { p0: 12, p1: 21, p2: 30 } });
     } finally {
       await conn.close();
     }
