@@ -50,14 +50,18 @@ export function retryAfterSeconds(err: unknown): number | undefined {
  * Every REST error is `{ "error": "<message a person can act on>" }` with the matching status, and a
  * Retry-After header when the error says when to retry (429 from load shedding).
  */
+export function sendHttpError(reply: FastifyReply, err: unknown): FastifyReply {
+  const { status, message } = httpErrorOf(err);
+  const retryAfter = retryAfterSeconds(err);
+  if (retryAfter !== undefined) void reply.header('retry-after', String(retryAfter));
+  return reply.status(status).send({ error: message });
+}
+
+/** What every Nest route throws is answered by sendHttpError. */
 @Catch()
 export class HttpErrorFilter implements ExceptionFilter {
   catch(err: unknown, host: ArgumentsHost): void {
-    const { status, message } = httpErrorOf(err);
-    const reply = host.switchToHttp().getResponse<FastifyReply>().status(status);
-    const retryAfter = retryAfterSeconds(err);
-    if (retryAfter !== undefined) void reply.header('retry-after', String(retryAfter));
-    void reply.send({ error: message });
+    void sendHttpError(host.switchToHttp().getResponse<FastifyReply>(), err);
   }
 }
 

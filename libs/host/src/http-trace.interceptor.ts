@@ -1,5 +1,5 @@
 import { Injectable, type CallHandler, type ExecutionContext, type NestInterceptor } from '@nestjs/common';
-import { context, propagation, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
+import { context, propagation, SpanKind, SpanStatusCode, trace, type Context, type Span } from '@opentelemetry/api';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Observable } from 'rxjs';
 import { httpErrorOf } from './http-error.filter.js';
@@ -7,43 +7,53 @@ import { httpErrorOf } from './http-error.filter.js';
 // Probes and scrapes would bury real traffic in spans.
 const UNTRACED = new Set(['/healthz', '/readyz', '/metrics']);
 
+const tracer = trace.getTracer('@aio/host');
+
 /**
- * A SERVER span per REST request, continuing the caller's W3C traceparent, and active while the
- * handler runs, so spans and log records of the work it causes (including outbox events) join it.
+ * The SERVER span of one REST request, continuing the caller's W3C traceparent, and the context to run
+ * its handler in (so spans and log records of the work it causes join it); undefined for probes.
  */
+export function startHttpSpan(request: FastifyRequest): { span: Span; active: Context } | undefined {
+  const route = request.routeOptions.url ?? request.url;
+  if (UNTRACED.has(route)) return undefined;
+  const parent = propagation.extract(context.active(), request.headers);
+  const span = tracer.startSpan(
+    `${request.method} ${route}`,
+    { kind: SpanKind.SERVER, attributes: { 'http.request.method': request.method, 'http.route': route, 'url.path': request.url.split('?')[0] } },
+    parent,
+  );
+  return { span, active: trace.setSpan(parent, span) };
+}
+
+/** Ends a request's span with its status; a thrown error that maps to a 5xx marks it failed. */
+export function endHttpSpan(span: Span, status: number, err?: unknown): void {
+  span.setAttribute('http.response.status_code', status);
+  if (err !== undefined && status >= 500) {
+    const error = err instanceof Error ? err : new Error(typeof err === 'string' ? err : 'non-Error thrown');
+    span.recordException(error);
+    span.setStatus({ code: SpanStatusCode.ERROR, message: error.message });
+  }
+  span.end();
+}
+
+/** Every Nest REST route runs inside startHttpSpan's span (fast routes call the same functions). */
 @Injectable()
 export class HttpTraceInterceptor implements NestInterceptor {
-  private readonly tracer = trace.getTracer('@aio/host');
-
   intercept(ctx: ExecutionContext, next: CallHandler): Observable<unknown> {
     if (ctx.getType() !== 'http') return next.handle();
-    const request = ctx.switchToHttp().getRequest<FastifyRequest>();
-    const route = request.routeOptions.url ?? request.url;
-    if (UNTRACED.has(route)) return next.handle();
-    const parent = propagation.extract(context.active(), request.headers);
-    const span = this.tracer.startSpan(
-      `${request.method} ${route}`,
-      { kind: SpanKind.SERVER, attributes: { 'http.request.method': request.method, 'http.route': route, 'url.path': request.url.split('?')[0] } },
-      parent,
-    );
-    const active = trace.setSpan(parent, span);
+    const started = startHttpSpan(ctx.switchToHttp().getRequest<FastifyRequest>());
+    if (started === undefined) return next.handle();
+    const { span, active } = started;
     return new Observable((subscriber) =>
       context.with(active, () =>
         next.handle().subscribe({
           next: (value) => subscriber.next(value),
           error: (err: unknown) => {
-            const { status } = httpErrorOf(err);
-            span.setAttribute('http.response.status_code', status);
-            if (status >= 500) {
-              span.recordException(err instanceof Error ? err : String(err));
-              span.setStatus({ code: SpanStatusCode.ERROR, message: err instanceof Error ? err.message : String(err) });
-            }
-            span.end();
+            endHttpSpan(span, httpErrorOf(err).status, err);
             subscriber.error(err);
           },
           complete: () => {
-            span.setAttribute('http.response.status_code', ctx.switchToHttp().getResponse<FastifyReply>().statusCode);
-            span.end();
+            endHttpSpan(span, ctx.switchToHttp().getResponse<FastifyReply>().statusCode);
             subscriber.complete();
           },
         }),

@@ -2,11 +2,12 @@ import { randomUUID } from 'node:crypto';
 import { isAllowed, mintToken, TokenVerifier } from '@aio/auth';
 import { GrpcError, Status } from '@aio/grpc';
 import { Controller, Get, Module, Req } from '@nestjs/common';
-import { context, propagation, SpanKind, trace } from '@opentelemetry/api';
+import { context, propagation, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { W3CTraceContextPropagator } from '@opentelemetry/core';
 import { InMemorySpanExporter, SimpleSpanProcessor, TracerProvider } from '@opentelemetry/sdk-trace';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { FastRoute } from './fast-route.js';
 import { Permission } from './rest-auth.guard.js';
 import { runService, type RunningService } from './service.bootstrap.js';
 
@@ -39,6 +40,25 @@ class ProbeController {
 @Module({ controllers: [ProbeController] })
 class ProbeModule {}
 
+// The same three routes served outside Nest's pipeline: they must behave exactly alike.
+const fastRoutes: FastRoute[] = [
+  { method: 'GET', url: '/v1/fast/open', handle: () => ProbeController.prototype.open() },
+  { method: 'GET', url: '/v1/fast/busy', handle: () => ProbeController.prototype.busy() },
+  {
+    method: 'POST',
+    url: '/v1/fast/models/:name',
+    permission: 'models:read',
+    handle: ({ params, body }) => ({ name: params['name'], body }),
+  },
+  {
+    method: 'GET',
+    url: '/v1/fast/boom',
+    handle: () => {
+      throw new Error('secret internals');
+    },
+  },
+];
+
 let svc: RunningService;
 let base: string;
 const token = (roles: ('viewer' | 'producer')[]) => mintToken({ secret, subject: 'sam', roles, issuer, audience });
@@ -57,6 +77,7 @@ beforeAll(async () => {
     nestLogger: { log: () => undefined, error: () => undefined, warn: () => undefined },
     logger: quiet,
     handleSignals: false,
+    fastRoutes: () => fastRoutes,
     auth: { verifier: TokenVerifier.fromOptions({ secret, issuer, audience }), authorize: isAllowed },
   });
   base = `http://127.0.0.1:${svc.httpPort}`;
@@ -69,40 +90,72 @@ afterAll(async () => {
   propagation.disable();
 });
 
-describe('REST requests', () => {
+describe.each([
+  { kind: 'Nest routes', prefix: '/v1' },
+  { kind: 'fast routes', prefix: '/v1/fast' },
+])('REST requests ($kind)', ({ prefix }) => {
   it('run inside a SERVER span that continues the caller traceparent', async () => {
-    const traceId = '4bf92f3577b34da6a3ce929d0e0e4736';
-    const res = await fetch(`${base}/v1/open`, { headers: { traceparent: `00-${traceId}-00f067aa0ba902b7-01` } });
+    const traceId = randomUUID().replaceAll('-', '');
+    const res = await fetch(`${base}${prefix}/open`, { headers: { traceparent: `00-${traceId}-00f067aa0ba902b7-01` } });
     expect(await res.json()).toEqual({ traceId });
     const span = exporter.getFinishedSpans().find((s) => s.spanContext().traceId === traceId);
     expect(span?.kind).toBe(SpanKind.SERVER);
-    expect(span?.name).toBe('GET /v1/open');
+    expect(span?.name).toBe(`GET ${prefix}/open`);
     expect(span?.attributes['http.response.status_code']).toBe(200);
   });
 
-  it('are not traced for probes', async () => {
+  it('need a valid bearer token with the route permission', async () => {
+    const call = (headers: Record<string, string> = {}) =>
+      prefix === '/v1' ? fetch(`${base}/v1/models`, { headers }) : fetch(`${base}/v1/fast/models/m1`, { method: 'POST', headers: { ...headers, 'content-type': 'application/json' }, body: '{"x":1}' });
+    const missing = await call();
+    expect(missing.status).toBe(401);
+    expect(((await missing.json()) as { error: string }).error).toMatch(/missing token/);
+    const forged = await call({ authorization: 'Bearer abc.def.ghi' });
+    expect(forged.status).toBe(401);
+    const producer = await call({ authorization: `Bearer ${await token(['producer'])}` });
+    expect(producer.status).toBe(403);
+    expect(((await producer.json()) as { error: string }).error).toMatch(/lacks permission models:read/);
+    const viewer = await call({ authorization: `Bearer ${await token(['viewer'])}` });
+    expect(viewer.status).toBe(200);
+    expect(await viewer.json()).toEqual(prefix === '/v1' ? { subject: 'sam' } : { name: 'm1', body: { x: 1 } });
+  });
+
+  it('answer load shedding with 429, a JSON body and Retry-After from the gRPC retry hint', async () => {
+    exporter.reset();
+    const res = await fetch(`${base}${prefix}/busy`);
+    expect(res.status).toBe(429);
+    expect(res.headers.get('retry-after')).toBe('2');
+    expect(await res.json()).toEqual({ error: 'the queue is full; retry after 1500 ms' });
+    const span = exporter.getFinishedSpans().find((s) => s.name === `GET ${prefix}/busy`);
+    expect(span?.attributes['http.response.status_code']).toBe(429);
+  });
+});
+
+describe('REST probes', () => {
+  it('are not traced', async () => {
     exporter.reset();
     await fetch(`${base}/healthz`);
     expect(exporter.getFinishedSpans()).toHaveLength(0);
   });
+});
 
-  it('need a valid bearer token with the route permission', async () => {
-    const missing = await fetch(`${base}/v1/models`);
-    expect(missing.status).toBe(401);
-    expect(((await missing.json()) as { error: string }).error).toMatch(/missing token/);
-    const forged = await fetch(`${base}/v1/models`, { headers: { authorization: 'Bearer abc.def.ghi' } });
-    expect(forged.status).toBe(401);
-    const producer = await fetch(`${base}/v1/models`, { headers: { authorization: `Bearer ${await token(['producer'])}` } });
-    expect(producer.status).toBe(403);
-    const viewer = await fetch(`${base}/v1/models`, { headers: { authorization: `Bearer ${await token(['viewer'])}` } });
-    expect(viewer.status).toBe(200);
-    expect(await viewer.json()).toEqual({ subject: 'sam' });
+describe('fast routes', () => {
+  it('answer a body that is not JSON with 400 and a JSON error', async () => {
+    const res = await fetch(`${base}/v1/fast/models/m1`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${await token(['viewer'])}`, 'content-type': 'application/json' },
+      body: '{not json',
+    });
+    expect(res.status).toBe(400);
+    expect(await res.json()).toEqual({ error: "Body is not valid JSON but content-type is set to 'application/json'" });
   });
 
-  it('answer load shedding with 429, a JSON body and Retry-After from the gRPC retry hint', async () => {
-    const res = await fetch(`${base}/v1/busy`);
-    expect(res.status).toBe(429);
-    expect(res.headers.get('retry-after')).toBe('2');
-    expect(await res.json()).toEqual({ error: 'the queue is full; retry after 1500 ms' });
+  it('answer an internal failure with 500 without leaking it, and mark the span failed', async () => {
+    exporter.reset();
+    const res = await fetch(`${base}/v1/fast/boom`);
+    expect(res.status).toBe(500);
+    expect(await res.json()).toEqual({ error: 'internal error' });
+    const span = exporter.getFinishedSpans().find((s) => s.name === 'GET /v1/fast/boom');
+    expect(span?.status.code).toBe(SpanStatusCode.ERROR);
   });
 });

@@ -2,6 +2,7 @@ export { runService, type GrpcHost, type HostLogger, type RunServiceOptions, typ
 export { Readiness, type ReadinessCheck, type ReadinessReport } from './readiness.service.js';
 export { HttpErrorFilter, httpErrorOf } from './http-error.filter.js';
 export { HttpTraceInterceptor } from './http-trace.interceptor.js';
+export type { FastRoute } from './fast-route.js';
 export { HealthController } from './health.controller.js';
 export { MetricsSource } from './metrics-source.js';
 export { consumerGroup, Platform, type PlatformOptions, type PlatformSubscribeOptions } from './platform.service.js';

@@ -3,6 +3,7 @@ import type { Telemetry } from '@aio/telemetry';
 import { Module, type INestApplicationContext, type Provider, type Type } from '@nestjs/common';
 import { PlatformModule } from './platform.module.js';
 import { authFrom, type PlatformConfig } from './platform.wiring.js';
+import type { FastRoute } from './fast-route.js';
 import { runService, type RunningService } from './service.bootstrap.js';
 
 /** What every service's config has on top of the platform's variables. */
@@ -20,6 +21,8 @@ export interface PlatformServiceOptions {
   providers: Provider[];
   /** Adds the service's gRPC implementations once Nest has built its providers. */
   grpc: (server: GrpcServer, app: INestApplicationContext) => void;
+  /** REST hot paths outside Nest's pipeline, with the same auth, spans and errors (fast-route.ts). */
+  fastRoutes?: (app: INestApplicationContext) => FastRoute[];
   /** Off in tests that own the process. */
   handleSignals?: boolean;
 }
@@ -57,6 +60,7 @@ export async function startPlatformService(opts: PlatformServiceOptions): Promis
     nestLogger: telemetry.nestLogger,
     logger,
     onShutdown: () => telemetry.shutdown(),
+    fastRoutes: opts.fastRoutes,
     handleSignals: opts.handleSignals,
   });
 }

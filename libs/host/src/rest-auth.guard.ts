@@ -10,9 +10,24 @@ const PERMISSION = 'aio:permission';
 export const Permission = (permission: string): MethodDecorator & ClassDecorator => SetMetadata(PERMISSION, permission);
 
 /**
- * Bearer-token auth for REST, with the same verifier and role table as gRPC. Failures are the
- * GrpcErrors the REST error filter turns into 401/403 `{ error }` bodies.
+ * Checks a REST request's bearer token against `permission` with the same verifier and role table as
+ * gRPC, and keeps the principal on the request. Failures are the GrpcErrors that sendHttpError turns into
+ * 401/403 `{ error }` bodies.
  */
+export async function authorizeRest(auth: ServerAuth, request: FastifyRequest & { principal?: unknown }, permission: string): Promise<void> {
+  let principal;
+  try {
+    principal = await auth.verifier.verify(bearerFrom(request.headers.authorization));
+  } catch (err) {
+    throw new GrpcError(Status.UNAUTHENTICATED, `${err instanceof Error ? err.message : String(err)}`);
+  }
+  if (!auth.authorize(principal, permission)) {
+    throw new GrpcError(Status.PERMISSION_DENIED, `${principal.subject} lacks permission ${permission}`);
+  }
+  request.principal = principal;
+}
+
+/** Bearer-token auth for Nest REST routes: authorizeRest with the route's @Permission. */
 export class RestAuthGuard implements CanActivate {
   constructor(
     private readonly auth: ServerAuth,
@@ -22,17 +37,7 @@ export class RestAuthGuard implements CanActivate {
   async canActivate(context: ExecutionContext): Promise<boolean> {
     const permission = this.reflector.getAllAndOverride<string | undefined>(PERMISSION, [context.getHandler(), context.getClass()]);
     if (permission === undefined) return true;
-    const request = context.switchToHttp().getRequest<FastifyRequest & { principal?: unknown }>();
-    let principal;
-    try {
-      principal = await this.auth.verifier.verify(bearerFrom(request.headers.authorization));
-    } catch (err) {
-      throw new GrpcError(Status.UNAUTHENTICATED, `${err instanceof Error ? err.message : String(err)}`);
-    }
-    if (!this.auth.authorize(principal, permission)) {
-      throw new GrpcError(Status.PERMISSION_DENIED, `${principal.subject} lacks permission ${permission}`);
-    }
-    request.principal = principal;
+    await authorizeRest(this.auth, context.switchToHttp().getRequest<FastifyRequest>(), permission);
     return true;
   }
 }

@@ -4,6 +4,7 @@ import { NestFactory, Reflector } from '@nestjs/core';
 import type { ServerAuth } from '@aio/grpc';
 import { RestAuthGuard } from './rest-auth.guard.js';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
+import { addFastRoutes, type FastRoute } from './fast-route.js';
 import { HealthController } from './health.controller.js';
 import { HttpErrorFilter } from './http-error.filter.js';
 import { HttpTraceInterceptor } from './http-trace.interceptor.js';
@@ -42,6 +43,8 @@ export interface RunServiceOptions {
   bodyLimit?: number;
   /** Token verification for REST routes marked with @Permission (the same verifier as gRPC). */
   auth?: ServerAuth;
+  /** REST hot paths served by Fastify outside Nest's pipeline (fast-route.ts), built once providers exist. */
+  fastRoutes?: (app: INestApplicationContext) => FastRoute[];
   /** Install SIGTERM/SIGINT handlers (off in tests that own the process). */
   handleSignals?: boolean;
 }
@@ -81,6 +84,7 @@ export async function runService(opts: RunServiceOptions): Promise<RunningServic
   app.useGlobalFilters(new HttpErrorFilter());
   app.useGlobalInterceptors(new HttpTraceInterceptor());
   if (opts.auth) app.useGlobalGuards(new RestAuthGuard(opts.auth, app.get(Reflector)));
+  if (opts.fastRoutes) addFastRoutes(app.getHttpAdapter().getInstance(), opts.fastRoutes(app), opts.auth);
   await app.listen({ host: opts.bindHost, port: opts.httpPort });
   const httpAddress = app.getHttpServer().address();
   const httpPort = typeof httpAddress === 'object' && httpAddress ? httpAddress.port : opts.httpPort;

@@ -7,7 +7,7 @@ import type { InferenceGatewayConfig } from './config.js';
 import { DeploymentsRepository } from './deployments.repository.js';
 import { DeploymentsService } from './deployments.service.js';
 import { GatewaySettings, ServingSettings } from './gateway.settings.js';
-import { InferenceController } from './inference.controller.js';
+import { InferenceController, inferRoutes } from './inference.controller.js';
 import { InferenceGrpc } from './inference.grpc.js';
 import { InferenceService } from './inference.service.js';
 import { MetricsServer } from './metrics.server.js';
@@ -101,6 +101,7 @@ export function startInferenceGateway(
       MetricsServer,
       RegistryEventsConsumer,
     ],
+    fastRoutes: (app) => inferRoutes(app.get(InferenceService)),
     // OIP methods carry no permission option (the .proto mirrors KServe/Triton): the gateway sets them.
     grpc: (server, app) =>
       server.add(GRPCInferenceService, app.get(InferenceGrpc).impl(), {

@@ -1,5 +1,5 @@
 import { GrpcError, Status } from '@aio/grpc';
-import { Permission, toRestJson } from '@aio/host';
+import { Permission, toRestJson, type FastRoute } from '@aio/host';
 import {
   ModelStatisticsResponseSchema,
   RepositoryIndexResponse_ModelIndexSchema,
@@ -19,7 +19,25 @@ function metadataJson(m: ModelMetadataResponse): JsonObject {
   return { name: m.name, versions: m.versions, platform: m.platform, inputs: tensors(m.inputs), outputs: tensors(m.outputs) };
 }
 
-/** The Open Inference Protocol v2 REST API (KServe / Triton paths) on the HTTP port. */
+/**
+ * OIP v2 REST infer, the hot path: served by Fastify outside Nest's pipeline (same auth, spans and error
+ * bodies as the routes below; @aio/host FastRoute), which costs a small request more than the work.
+ */
+export function inferRoutes(inference: InferenceService): FastRoute[] {
+  const infer = async (name: string, version: string, body: unknown): Promise<JsonValue> =>
+    inferResponseToJson(await inference.infer(inferRequestFromJson(name, version, body)));
+  return [
+    { method: 'POST', url: '/v2/models/:name/infer', permission: 'inference:infer', handle: ({ params, body }) => infer(params['name'] ?? '', '', body) },
+    {
+      method: 'POST',
+      url: '/v2/models/:name/versions/:version/infer',
+      permission: 'inference:infer',
+      handle: ({ params, body }) => infer(params['name'] ?? '', params['version'] ?? '', body),
+    },
+  ];
+}
+
+/** The rest of the Open Inference Protocol v2 REST API (KServe / Triton paths) on the HTTP port. */
 @Controller('v2')
 export class InferenceController {
   constructor(
@@ -101,20 +119,6 @@ export class InferenceController {
   @Permission('inference:infer')
   async versionStats(@Param('name') name: string, @Param('version') version: string): Promise<JsonValue> {
     return this.stats(name, version);
-  }
-
-  @Post('models/:name/infer')
-  @HttpCode(200)
-  @Permission('inference:infer')
-  async infer(@Param('name') name: string, @Body() body: unknown): Promise<JsonValue> {
-    return inferResponseToJson(await this.inference.infer(inferRequestFromJson(name, '', body)));
-  }
-
-  @Post('models/:name/versions/:version/infer')
-  @HttpCode(200)
-  @Permission('inference:infer')
-  async inferVersion(@Param('name') name: string, @Param('version') version: string, @Body() body: unknown): Promise<JsonValue> {
-    return inferResponseToJson(await this.inference.infer(inferRequestFromJson(name, version, body)));
   }
 
   // Triton's REST repository extension.

@@ -324,6 +324,23 @@ describe('serving', () => {
     const bad = await fetch(`${base}/v2/models/iris/infer`, { method: 'POST', headers: auth, body: JSON.stringify({ inputs: [{ name: 'x', shape: [1, 3], datatype: 'FP32', data: [1, 2, 3] }] }) });
     expect(bad.status).toBe(400);
     expect(((await bad.json()) as { error: string }).error).toMatch(/^inputs\[0\]\.shape: input "x" of model iris has shape \[-1,2\]/);
+    // The versioned path, and the token check of the infer routes (served outside Nest's pipeline).
+    const small = JSON.stringify({
+      inputs: [
+        { name: 'x', shape: [1, 2], datatype: 'FP32', data: [1, 1] },
+        { name: 'd', shape: [1], datatype: 'FP64', data: [3] },
+        { name: 'i', shape: [1], datatype: 'INT64', data: [5] },
+        { name: 'n', shape: [1], datatype: 'INT32', data: [7] },
+        { name: 'f', shape: [1], datatype: 'BOOL', data: [true] },
+      ],
+    });
+    const versioned = await fetch(`${base}/v2/models/iris/versions/1/infer`, { method: 'POST', headers: auth, body: small });
+    expect(await versioned.json()).toMatchObject({ model_name: 'iris', model_version: '1' });
+    const missingVersion = await fetch(`${base}/v2/models/iris/versions/9/infer`, { method: 'POST', headers: auth, body: small });
+    expect(missingVersion.status).toBe(404);
+    const anonymous = await fetch(`${base}/v2/models/iris/infer`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: small });
+    expect(anonymous.status).toBe(401);
+    expect(((await anonymous.json()) as { error: string }).error).toMatch(/token/);
     const meta = await fetch(`${base}/v2/models/iris`, { headers: auth });
     expect(((await meta.json()) as { inputs: { shape: number[] }[] }).inputs[0]?.shape).toEqual([-1, 2]);
     expect((await fetch(`${base}/v2/models/iris/ready`, { headers: auth })).status).toBe(200);
