@@ -4,11 +4,13 @@
 // The .cpuprofile lands in .infra/bench/logs/ (open it in Chrome DevTools or speedscope). Needs the mesh
 // up (`npm run up`) and the MLP deployed (any mlp-* benchmark deploys it). Inference workers are separate
 // isolates: this is the main thread (transport, decoding, batching, answers), where the serving cost is.
-//   node e2e/bench/profile.ts [--transport grpc|rest] [--in-flight 64] [--seconds 8]
+// --heap samples allocations instead (HeapProfiler, collected objects included): bytes allocated per request
+// by area and function, which is what sets how often the young generation is collected.
+//   node e2e/bench/profile.ts [--transport grpc|rest] [--in-flight 64] [--seconds 8] [--heap]
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { summariseProfile } from './lib/profile.ts';
+import { summariseHeapProfile, summariseProfile, type ProfileSummary } from './lib/profile.ts';
 import { LoadGenerator, type DriverSpec } from './lib/load.ts';
 import { mlpModel } from './lib/models.ts';
 import { grpcInferBytes, MODEL_INFER_PATH, restInferBody, restInferPath } from './lib/oip.ts';
@@ -83,11 +85,13 @@ const { values } = parseArgs({
     transport: { type: 'string', default: 'grpc' },
     'in-flight': { type: 'string', default: '64' },
     seconds: { type: 'string', default: '8' },
+    heap: { type: 'boolean', default: false },
   },
 });
 const transport = values.transport === 'rest' ? 'rest' : 'grpc';
 const inFlight = Number(values['in-flight']);
 const durationMs = Number(values.seconds) * 1000;
+const heap = values.heap;
 
 const platform = await Platform.connect();
 const model = mlpModel();
@@ -100,32 +104,60 @@ process.stderr.write(`profiling the gateway's main thread under ${transport} loa
 const devtools = await Devtools.open(await inspectorUrl(gatewayPid()));
 try {
   await generator.run({ mode: 'closed', concurrency: inFlight, durationMs: 2000 });
-  await devtools.send('Profiler.enable');
-  await devtools.send('Profiler.setSamplingInterval', { interval: 200 });
-  await devtools.send('Profiler.start');
-  const stats = await generator.run({ mode: 'closed', concurrency: inFlight, durationMs });
-  const { profile } = await devtools.send<{ profile: unknown }>('Profiler.stop');
   const dir = path.join(ROOT, '.infra', 'bench', 'logs');
   mkdirSync(dir, { recursive: true });
-  const file = path.join(dir, `gateway-${transport}-${inFlight}.cpuprofile`);
-  writeFileSync(file, JSON.stringify(profile));
-  const summary = summariseProfile(file, 25);
-  const busyMs = summary.areas.filter((a) => !a.area.startsWith('idle')).reduce((s, a) => s + a.ms, 0);
-  const lines = [
-    `gateway ${transport}, ${inFlight} in flight, ${durationMs / 1000} s profiled: ${stats.throughput.toFixed(0)} req/s; main thread busy ${((busyMs / summary.totalMs) * 100).toFixed(0)}%`,
-    '',
-    'self time by area (% of the profile):',
-    ...summary.areas.map((a) => `  ${a.pct.toFixed(1).padStart(5)}%  ${a.area}`),
-    '',
-    'top functions by self time:',
-    ...summary.functions.map((f) => `  ${f.pct.toFixed(1).padStart(5)}%  ${f.name}  ${f.where}`),
-    '',
-    `profile: ${path.relative(ROOT, file)}`,
-  ];
+  const file = path.join(dir, `gateway-${transport}-${inFlight}.${heap ? 'heapprofile' : 'cpuprofile'}`);
+  let stats;
+  if (heap) {
+    await devtools.send('HeapProfiler.enable');
+    // Collected objects too: what matters for GC is everything allocated, not what is still alive.
+    await devtools.send('HeapProfiler.startSampling', { samplingInterval: 4096, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: true });
+    stats = await generator.run({ mode: 'closed', concurrency: inFlight, durationMs });
+    const { profile } = await devtools.send<{ profile: unknown }>('HeapProfiler.stopSampling');
+    await devtools.send('HeapProfiler.disable');
+    writeFileSync(file, JSON.stringify(profile));
+  } else {
+    await devtools.send('Profiler.enable');
+    await devtools.send('Profiler.setSamplingInterval', { interval: 200 });
+    await devtools.send('Profiler.start');
+    stats = await generator.run({ mode: 'closed', concurrency: inFlight, durationMs });
+    const { profile } = await devtools.send<{ profile: unknown }>('Profiler.stop');
+    writeFileSync(file, JSON.stringify(profile));
+  }
+  const head = `gateway ${transport}, ${inFlight} in flight, ${durationMs / 1000} s profiled: ${stats.throughput.toFixed(0)} req/s`;
+  const lines = heap ? heapLines(summariseHeapProfile(file, 25), head, stats.ok) : cpuLines(summariseProfile(file, 25), head);
+  lines.push('', `profile: ${path.relative(ROOT, file)}`);
   process.stdout.write(`${lines.join('\n')}\n`);
 } finally {
   await devtools.send('Runtime.evaluate', { expression: "process.getBuiltinModule('node:inspector').close()" }).catch(() => undefined);
   devtools.close();
   await generator.close();
   platform.close();
+}
+
+function cpuLines(summary: ProfileSummary, head: string): string[] {
+  const busyMs = summary.areas.filter((a) => !a.area.startsWith('idle')).reduce((s, a) => s + a.ms, 0);
+  return [
+    `${head}; main thread busy ${((busyMs / summary.totalMs) * 100).toFixed(0)}%`,
+    '',
+    'self time by area (% of the profile):',
+    ...summary.areas.map((a) => `  ${a.pct.toFixed(1).padStart(5)}%  ${a.area}`),
+    '',
+    'top functions by self time:',
+    ...summary.functions.map((f) => `  ${f.pct.toFixed(1).padStart(5)}%  ${f.name}  ${f.where}`),
+  ];
+}
+
+// A heap summary's "ms" are KiB (summariseHeapProfile).
+function heapLines(summary: ProfileSummary, head: string, requests: number): string[] {
+  const perRequest = (kib: number): string => `${((kib * 1024) / Math.max(1, requests)).toFixed(0).padStart(6)} B/req`;
+  return [
+    `${head}; ${(summary.totalMs / 1024).toFixed(0)} MiB allocated on the main thread, ${perRequest(summary.totalMs).trim()}`,
+    '',
+    'allocated by area:',
+    ...summary.areas.map((a) => `  ${a.pct.toFixed(1).padStart(5)}%  ${perRequest(a.ms)}  ${a.area}`),
+    '',
+    'top allocating functions:',
+    ...summary.functions.map((f) => `  ${f.pct.toFixed(1).padStart(5)}%  ${perRequest(f.ms)}  ${f.name}  ${f.where}`),
+  ];
 }

@@ -1,4 +1,5 @@
-// Summarises a V8 .cpuprofile (node --cpu-prof): self time by function and by where the code lives.
+// Summarises a V8 .cpuprofile (node --cpu-prof): self time by function and by where the code lives; and a
+// sampling heap profile (DevTools HeapProfiler.stopSampling): bytes allocated by function and by area.
 import { readFileSync } from 'node:fs';
 
 interface CpuNode {
@@ -56,6 +57,37 @@ export function summariseProfile(file: string, top = 20): ProfileSummary {
   const byId = new Map(profile.nodes.map((n) => [n.id, n]));
   const self = new Map<number, number>();
   profile.samples.forEach((id, i) => self.set(id, (self.get(id) ?? 0) + (profile.timeDeltas[i] ?? 0)));
+  return summarise(byId, self, top);
+}
+
+interface HeapNode {
+  id: number;
+  callFrame: CpuNode['callFrame'];
+  selfSize: number;
+  children?: HeapNode[];
+}
+
+/**
+ * A sampling heap profile ({ head } from HeapProfiler.stopSampling, collected objects included): bytes
+ * allocated by function and area, in the same shape as a CPU summary (`totalMs`, `ms` hold KiB there).
+ */
+export function summariseHeapProfile(file: string, top = 20): ProfileSummary {
+  const { head } = JSON.parse(readFileSync(file, 'utf8')) as { head: HeapNode };
+  const byId = new Map<number, CpuNode>();
+  const self = new Map<number, number>();
+  const stack = [head];
+  for (let node = stack.pop(); node !== undefined; node = stack.pop()) {
+    byId.set(node.id, { id: node.id, callFrame: node.callFrame });
+    self.set(node.id, (self.get(node.id) ?? 0) + node.selfSize);
+    stack.push(...(node.children ?? []));
+  }
+  // summarise() divides by 1000 for ms; bytes / 1.024 makes that KiB.
+  for (const [id, bytes] of self) self.set(id, bytes / 1.024);
+  return summarise(byId, self, top);
+}
+
+/** Self cost (µs of CPU, or bytes) per profile node -> totals by function and by area. */
+function summarise(byId: Map<number, CpuNode>, self: Map<number, number>, top: number): ProfileSummary {
   const fns = new Map<string, { name: string; where: string; us: number }>();
   const areas = new Map<string, number>();
   let total = 0;
