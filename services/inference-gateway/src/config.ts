@@ -32,7 +32,7 @@ export const inferenceGatewayEnvSpec = {
   // (a deployment's batching settings override them; max size 1 turns batching off).
   AIO_BATCH_MAX_SIZE: int({ default: 32, min: 1, max: BATCHING_LIMITS.maxBatchRows }),
   AIO_BATCH_MAX_DELAY_MICROS: int({ default: 0, min: 0, max: BATCHING_LIMITS.maxQueueDelayMicros }),
-  // Estimated memory all loaded versions may take together (artifact size x workers each); beyond it
+  // Estimated memory all loaded versions may take together ((artifact size + session overhead) x workers each); beyond it
   // the least recently used idle versions are unloaded and load again on their next request.
   AIO_MODEL_MEMORY_BUDGET_MB: int({ default: Math.max(256, Math.floor(totalmem() / 4 / 2 ** 20)), min: 1 }),
   // Bytes one request's input tensors may hold (shape x datatype size), checked before any allocation.

@@ -65,7 +65,7 @@ export function startInferenceGateway(
           meter.createObservableGauge('aio_inference_in_flight', { description: 'Inference requests queued or running, per model version.' }).addCallback((r) => {
             for (const v of manager.versions()) if (v.state === 'READY' || v.state === 'UNLOADING') r.observe(manager.depth(v), { model: v.model, version: String(v.version) });
           });
-          meter.createObservableGauge('aio_model_memory_bytes', { description: 'Estimated memory of the loaded model versions (artifact size x workers), and the budget.' }).addCallback((r) => {
+          meter.createObservableGauge('aio_model_memory_bytes', { description: 'Estimated memory of the loaded model versions ((artifact size + session overhead) x workers), and the budget.' }).addCallback((r) => {
             const { usedBytes, budgetBytes } = manager.memory();
             r.observe(usedBytes, { kind: 'used' });
             r.observe(budgetBytes, { kind: 'budget' });

@@ -175,7 +175,7 @@ export class InferenceService implements OnModuleInit, BeforeApplicationShutdown
     return create(ModelStatisticsResponseSchema, {
       modelStats: versions.map((v) => {
         const stats = v.stats.toProto(v.model, String(v.version));
-        // Estimated (artifact size x workers); 0 while unloaded for the memory budget.
+        // Estimated ((artifact size + session overhead) x workers); 0 while unloaded for the memory budget.
         stats.memoryUsage = [create(MemoryUsageSchema, { type: 'CPU', id: 0n, byteSize: BigInt(v.evicted ? 0 : v.bytes) })];
         return stats;
       }),

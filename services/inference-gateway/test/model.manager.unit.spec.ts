@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Logger } from '@aio/telemetry';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { ModelManager, type ServingPlan } from '../src/serving/model.manager.js';
+import { ModelManager, SESSION_OVERHEAD_BYTES, type ServingPlan } from '../src/serving/model.manager.js';
 import { WorkerPool } from '../src/serving/worker.pool.js';
 
 const logger = { debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined } as unknown as Logger;
@@ -18,7 +18,7 @@ const files: Record<string, string> = {};
 
 beforeAll(async () => {
   dir = await mkdtemp(path.join(tmpdir(), 'aio-budget-'));
-  for (const [name, size] of [['a', 100], ['b', 100], ['c', 100], ['huge', 1000]] as const) {
+  for (const [name, size] of [['a', 100], ['b', 100], ['c', 100], ['huge', 2000]] as const) {
     files[name] = path.join(dir, `${name}.onnx`);
     await writeFile(files[name], new Uint8Array(size * KIB));
   }
@@ -31,10 +31,11 @@ afterEach(async () => {
 
 const plan = (file: string): ServingPlan => ({ generation: 1, routes: [{ version: 1, weight: 1, canary: false }], shadows: [], artifacts: new Map([[1, { path: file }]]) });
 
-/** Two workers, so each 100 KiB artifact is estimated at 200 KiB; the budget holds two of them. */
+/** Two workers, so each 100 KiB artifact is estimated at (100 KiB + session overhead) x 2; the budget holds two of them. */
+const ESTIMATE = (100 * KIB + SESSION_OVERHEAD_BYTES) * 2;
 function start(): ModelManager {
   const pool = new WorkerPool({ size: 2, queueLimit: 8, timeoutMs: 10_000, logger, workerUrl });
-  const m = new ModelManager(pool, Math.random, logger, { batch: { maxBatchSize: 1, maxQueueDelayMicros: 0, queueLimit: 8 }, memoryBudgetBytes: 450 * KIB });
+  const m = new ModelManager(pool, Math.random, logger, { batch: { maxBatchSize: 1, maxQueueDelayMicros: 0, queueLimit: 8 }, memoryBudgetBytes: 2.5 * ESTIMATE });
   m.start();
   return m;
 }
@@ -49,7 +50,7 @@ describe('ModelManager memory budget', () => {
     (await manager.acquire('a', '')).release(); // b is now the least recently used
     await manager.apply('c', plan(files.c as string));
     expect(states(manager)).toEqual({ a: 'READY', b: 'evicted', c: 'READY' });
-    expect(manager.memory().usedBytes).toBe(400 * KIB);
+    expect(manager.memory().usedBytes).toBe(2 * ESTIMATE);
     expect(manager.versions('b')[0]?.reason).toMatch(/memory budget.*next request loads it again/);
     expect(manager.isReady('b', '')).toBe(true); // still servable
     // A request for b loads it again, making room by unloading the least recently used (a).
@@ -68,7 +69,7 @@ describe('ModelManager memory budget', () => {
     await manager.apply('c', plan(files.c as string)); // over the budget: both others are busy
     expect(states(manager)).toEqual({ a: 'READY', b: 'READY', c: 'READY' });
     for (const l of leases) l.release();
-    await expect(manager.apply('huge', plan(files.huge as string))).rejects.toThrow(/over the memory budget of 0 MiB \(AIO_MODEL_MEMORY_BUDGET_MB\)/);
+    await expect(manager.apply('huge', plan(files.huge as string))).rejects.toThrow(/over the memory budget of 1 MiB \(AIO_MODEL_MEMORY_BUDGET_MB\)/);
     expect(manager.versions('huge')[0]?.state).toBe('UNAVAILABLE');
   });
 });

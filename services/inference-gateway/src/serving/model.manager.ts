@@ -27,7 +27,7 @@ export interface ServedVersion {
   inFlight: number;
   readonly stats: VersionStats;
   onDrained: (() => void) | undefined;
-  /** Estimated memory of its sessions: artifact size x workers (each worker holds its own copy). */
+  /** Estimated memory of its sessions: (artifact size + SESSION_OVERHEAD_BYTES) x workers (each worker holds its own). */
   bytes: number;
   /** When a request last used it (ms): the least recently used idle version is unloaded first. */
   lastUsed: number;
@@ -44,6 +44,12 @@ export interface ModelManagerOptions {
 }
 
 const MIB = 1024 * 1024;
+/**
+ * What one onnxruntime session costs beyond its weights (graph, kernels, allocator state), per worker:
+ * ~0.16 MiB measured for 3 KiB models by the multi-model benchmark (e2e/bench/multi-model/pool-memory.ts).
+ * Without it, many small models would look free to the memory budget.
+ */
+export const SESSION_OVERHEAD_BYTES = 160 * 1024;
 
 /** What one version needs to be served: its artifact file and, when the registry declared it, its signature. */
 export interface VersionArtifact {
@@ -351,10 +357,10 @@ export class ModelManager {
    * refused; when every other version is busy, `v` loads over the budget and the log says so.
    */
   private async makeRoom(v: ServedVersion): Promise<void> {
-    v.bytes = (await stat(v.path)).size * this.pool.size;
+    v.bytes = ((await stat(v.path)).size + SESSION_OVERHEAD_BYTES) * this.pool.size;
     const budget = this.options.memoryBudgetBytes;
     if (v.bytes > budget) {
-      throw new Error(`its sessions need about ${Math.ceil(v.bytes / MIB)} MiB (artifact x ${this.pool.size} workers), over the memory budget of ${Math.floor(budget / MIB)} MiB (AIO_MODEL_MEMORY_BUDGET_MB)`);
+      throw new Error(`its sessions need about ${Math.ceil(v.bytes / MIB)} MiB ((artifact + session overhead) x ${this.pool.size} workers), over the memory budget of ${Math.floor(budget / MIB)} MiB (AIO_MODEL_MEMORY_BUDGET_MB)`);
     }
     const idle = [...this.models.values()]
       .flatMap((m) => [...m.versions.values()].map((x) => ({ m, x })))
