@@ -1,7 +1,7 @@
 import { GrpcError, Status } from '@aio/grpc';
 import type { Logger } from '@aio/telemetry';
 import { afterEach, describe, expect, it } from 'vitest';
-import { WorkerPool, type BatchPolicy } from '../src/serving/worker.pool.js';
+import { waitStep, WorkerPool, type BatchPolicy } from '../src/serving/worker.pool.js';
 import type { WireTensor } from '../src/serving/worker.messages.js';
 
 const logger = { debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined } as unknown as Logger;
@@ -186,5 +186,18 @@ describe('WorkerPool', () => {
     expect(pool.depth('hold@1')).toBe(1); // only the running one: the others left the queue
     release(pool);
     expect(values(await running)).toEqual([1]);
+  });
+});
+
+describe('waitStep (how a batch waits out its queue delay)', () => {
+  it('leaves sub-millisecond delays to event-loop turns: a timer would wait a whole millisecond or two', () => {
+    expect(waitStep(0.2)).toEqual({});
+    expect(waitStep(0)).toEqual({});
+    expect(waitStep(1.9)).toEqual({});
+  });
+
+  it('uses a timer for all but the last whole millisecond of longer delays', () => {
+    expect(waitStep(2)).toEqual({ timeoutMs: 1 });
+    expect(waitStep(20.7)).toEqual({ timeoutMs: 19 });
   });
 });

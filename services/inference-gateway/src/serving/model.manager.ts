@@ -29,7 +29,7 @@ export interface ServedVersion {
   onDrained: (() => void) | undefined;
   /** Estimated memory of its sessions: (artifact size + SESSION_OVERHEAD_BYTES) x workers (each worker holds its own). */
   bytes: number;
-  /** When a request last used it (ms): the least recently used idle version is unloaded first. */
+  /** When a request last used it, on the manager's use counter (an order; milliseconds would tie): the least recently used idle version is unloaded first. */
   lastUsed: number;
   /** Unloaded to stay within the memory budget; the next request for it loads it again. */
   evicted: boolean;
@@ -96,6 +96,8 @@ export interface Lease {
  */
 export class ModelManager {
   private readonly models = new Map<string, ServedModel>();
+  /** Orders uses for the least-recently-used choice. */
+  private useClock = 0;
   private loadSeq = 0;
   private closing = false;
 
@@ -288,7 +290,7 @@ export class ModelManager {
           stats: current?.stats ?? new VersionStats(),
           onDrained: undefined,
           bytes: 0,
-          lastUsed: Date.now(),
+          lastUsed: this.useClock++,
           evicted: false,
           reviving: undefined,
         };
@@ -435,7 +437,7 @@ export class ModelManager {
 
   private lease(v: ServedVersion, route: 'primary' | 'canary'): Lease {
     v.inFlight++;
-    v.lastUsed = Date.now();
+    v.lastUsed = this.useClock++;
     let released = false;
     return {
       version: v,
