@@ -67,22 +67,28 @@ async function runAlone(session: ort.InferenceSession, feeds: readonly WireTenso
 }
 
 /**
- * Several requests run as one batch; when the batch fails (one bad request) or its outputs do not
- * keep rows apart, each runs alone, so every request gets its own answer or its own error.
+ * The requests (feeds concatenated, `rows` each) run as one session.run. When that fails (one bad
+ * request) or its outputs do not keep rows apart, each runs alone on its own rows, so every request
+ * gets its own answer or its own error.
  */
-async function runRequests(session: ort.InferenceSession, requests: readonly WireTensor[][], names: readonly string[]): Promise<{ results: RunOutcome[]; batched: boolean }> {
-  if (requests.length > 1) {
-    try {
-      const { feeds, rows } = batching.concatRequests(requests);
-      const parts = batching.splitOutputs(await runFeeds(session, feeds, names), rows);
-      if (parts !== undefined) return { results: parts.map((outputs) => ({ ok: true, outputs })), batched: true };
-    } catch {
-      // Fall through: find out which request the model refuses.
-    }
+async function runRequests(
+  session: ort.InferenceSession,
+  feeds: readonly WireTensor[],
+  rows: readonly number[],
+  names: readonly string[],
+): Promise<{ batch: WireTensor[] } | { results: RunOutcome[] }> {
+  if (rows.length === 1) return { results: [await runAlone(session, feeds, names)] };
+  try {
+    const outputs = await runFeeds(session, feeds, names);
+    if (batching.splitRows(outputs, rows) !== undefined) return { batch: outputs };
+  } catch {
+    // Fall through: find out which request the model refuses.
   }
+  const each = batching.splitRows(feeds, rows) ?? [];
   const results: RunOutcome[] = [];
-  for (const feeds of requests) results.push(await runAlone(session, feeds, names));
-  return { results, batched: false };
+  // Copies: a request's rows are a view into the batch, and onnxruntime takes a tensor's whole buffer.
+  for (const request of each) results.push(await runAlone(session, request.map((f) => ({ ...f, data: f.data.slice() })), names));
+  return { results };
 }
 
 function reply(message: FromWorker, transfer: ArrayBuffer[] = []): void {
@@ -120,10 +126,10 @@ async function handle(msg: ToWorker): Promise<void> {
       const session = sessions.get(msg.key);
       if (session === undefined) throw new Error(`no session for ${msg.key} in this worker`);
       const started = process.hrtime.bigint();
-      const { results, batched } = await runRequests(session, msg.requests, msg.outputs);
+      const ran = await runRequests(session, msg.feeds, msg.rows, msg.outputs);
       const computeNs = Number(process.hrtime.bigint() - started);
-      const transfer = results.flatMap((r) => (r.ok ? r.outputs.map((t) => t.data.buffer as ArrayBuffer) : []));
-      reply({ kind: 'result', id: msg.id, results, computeNs, batched }, transfer);
+      const outputs = 'batch' in ran ? ran.batch : ran.results.flatMap((r) => (r.ok ? r.outputs : []));
+      reply({ kind: 'result', id: msg.id, computeNs, ran }, outputs.map((t) => t.data.buffer as ArrayBuffer));
       return;
     }
   }

@@ -1,5 +1,6 @@
-// Dynamic batching's tensor work, done inside the inference worker: requests that agree on every
-// dimension but the first are concatenated along it, run once, and the outputs split back by rows.
+// Dynamic batching's tensor work: the pool concatenates requests that agree on every dimension but the
+// first along it (one buffer per input goes to the worker), the worker runs them once, and the pool
+// splits the outputs back by rows as views.
 // Only erasable TypeScript (the worker loads this file directly under tests).
 import type { TensorData, WireTensor } from './worker.messages.js';
 
@@ -13,16 +14,15 @@ function rowSize(dims: readonly number[]): number {
 }
 
 /**
- * One feed per input holding every request's rows in order. The requests must have the same input
- * names, types and non-first dimensions (the pool batches only such requests); `rows` is each
- * request's first dimension.
+ * One feed per input holding every request's rows in order, in buffers of their own (so they can be
+ * transferred). The requests must have the same input names, types and non-first dimensions (the pool
+ * batches only such requests).
  */
-export function concatRequests(requests: readonly WireTensor[][]): { feeds: WireTensor[]; rows: number[] } {
+export function concatRequests(requests: readonly WireTensor[][]): WireTensor[] {
   const first = requests[0];
   if (first === undefined) throw new Error('an empty batch');
-  const rows = requests.map((r) => r[0]?.dims[0] ?? 0);
-  const total = rows.reduce((a, b) => a + b, 0);
-  const feeds = first.map((feed, i) => {
+  const total = requests.reduce((n, r) => n + (r[0]?.dims[0] ?? 0), 0);
+  return first.map((feed, i) => {
     const size = rowSize(feed.dims);
     const data = new (feed.data.constructor as TypedArrayOf)(total * size);
     let offset = 0;
@@ -33,24 +33,22 @@ export function concatRequests(requests: readonly WireTensor[][]): { feeds: Wire
     }
     return { name: feed.name, type: feed.type, dims: [total, ...feed.dims.slice(1)], data };
   });
-  return { feeds, rows };
 }
 
 /**
- * Each request's share of the batch's outputs (copies that own their buffers, so they can be
- * transferred); undefined when an output's first dimension is not the batch's row count, i.e. the
- * model does not keep rows apart and the requests must run one by one.
+ * Each request's rows of every tensor, as views into the batch's buffers (no copy); undefined when a
+ * tensor's first dimension is not the batch's row count, i.e. the model does not keep rows apart.
  */
-export function splitOutputs(outputs: readonly WireTensor[], rows: readonly number[]): WireTensor[][] | undefined {
+export function splitRows(tensors: readonly WireTensor[], rows: readonly number[]): WireTensor[][] | undefined {
   const total = rows.reduce((a, b) => a + b, 0);
-  if (outputs.some((o) => o.dims[0] !== total)) return undefined;
+  if (tensors.some((t) => t.dims[0] !== total)) return undefined;
   const parts: WireTensor[][] = rows.map(() => []);
-  for (const out of outputs) {
-    const size = rowSize(out.dims);
+  for (const t of tensors) {
+    const size = rowSize(t.dims);
     let row = 0;
     rows.forEach((n, r) => {
-      const data = out.data.slice(row * size, (row + n) * size) as TensorData;
-      parts[r]?.push({ name: out.name, type: out.type, dims: [n, ...out.dims.slice(1)], data });
+      const data = t.data.subarray(row * size, (row + n) * size);
+      parts[r]?.push({ name: t.name, type: t.type, dims: [n, ...t.dims.slice(1)], data });
       row += n;
     });
   }

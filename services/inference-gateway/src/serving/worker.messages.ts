@@ -35,8 +35,11 @@ export interface WireMeta {
 export type ToWorker =
   | { kind: 'load'; id: number; key: string; path: string }
   | { kind: 'unload'; id: number; key: string }
-  /** One or more requests of one model version run as a batch (concatenated along dimension 0). */
-  | { kind: 'run'; id: number; key: string; requests: WireTensor[][]; outputs: string[] };
+  /**
+   * One or more requests of one model version: their feeds already concatenated along dimension 0 by
+   * the pool (one buffer per input crosses the thread boundary, not one per request), `rows` per request.
+   */
+  | { kind: 'run'; id: number; key: string; feeds: WireTensor[]; rows: number[]; outputs: string[] };
 
 /** The answer to one request of a run: its outputs, or why the model refused it. */
 export type RunOutcome = { ok: true; outputs: WireTensor[] } | { ok: false; message: string };
@@ -44,6 +47,9 @@ export type RunOutcome = { ok: true; outputs: WireTensor[] } | { ok: false; mess
 export type FromWorker =
   | { kind: 'loaded'; id: number; inputs: WireMeta[]; outputs: WireMeta[] }
   | { kind: 'unloaded'; id: number }
-  /** One outcome per request, in order; `batched` when they ran as one session.run. */
-  | { kind: 'result'; id: number; results: RunOutcome[]; computeNs: number; batched: boolean }
+  /**
+   * `batch`: the requests ran as one session.run and these outputs hold every request's rows in order
+   * (the pool splits them); otherwise `results`, one outcome per request, each run alone.
+   */
+  | { kind: 'result'; id: number; computeNs: number; ran: { batch: WireTensor[] } | { results: RunOutcome[] } }
   | { kind: 'failed'; id: number; message: string };

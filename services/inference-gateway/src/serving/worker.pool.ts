@@ -1,7 +1,8 @@
 import { Worker } from 'node:worker_threads';
 import { GrpcError, Status } from '@aio/grpc';
 import type { Logger } from '@aio/telemetry';
-import type { FromWorker, ToWorker, WireMeta, WireTensor } from './worker.messages.js';
+import { concatRequests, splitRows } from './tensor.batch.js';
+import type { FromWorker, RunOutcome, ToWorker, WireMeta, WireTensor } from './worker.messages.js';
 
 // Under vitest the sources run as TypeScript (Node strips the worker's types); built, dist/ has .js.
 const WORKER_URL = new URL(import.meta.url.endsWith('.ts') ? './onnx.worker.ts' : './onnx.worker.js', import.meta.url);
@@ -395,8 +396,10 @@ export class WorkerPool {
       },
     });
     try {
-      const transfer = jobs.flatMap((j) => j.feeds.map((f) => f.data.buffer as ArrayBuffer));
-      slot.worker.postMessage({ kind: 'run', id, key, requests: jobs.map((j) => j.feeds), outputs } satisfies ToWorker, transfer);
+      // One buffer per input crosses to the worker, whatever the batch's size (structured clone costs per object).
+      const feeds = jobs.length === 1 ? (jobs[0] as Job).feeds : concatRequests(jobs.map((j) => j.feeds));
+      const rows = jobs.map((j) => j.rows);
+      slot.worker.postMessage({ kind: 'run', id, key, feeds, rows, outputs } satisfies ToWorker, feeds.map((f) => f.data.buffer as ArrayBuffer));
     } catch (err) {
       slot.calls.delete(id);
       slot.running = undefined;
@@ -415,13 +418,16 @@ export class WorkerPool {
     }
     this.crashes = 0;
     const batchRows = run.jobs.reduce((n, j) => n + j.rows, 0);
+    const batched = 'batch' in reply.ran;
+    // A batch's outputs are split back by rows as views: each request's answer shares the batch's buffer.
+    const outcomes: (RunOutcome | undefined)[] =
+      'batch' in reply.ran ? (splitRows(reply.ran.batch, run.jobs.map((j) => j.rows))?.map((outputs) => ({ ok: true as const, outputs })) ?? []) : reply.ran.results;
     run.jobs.forEach((job, i) => {
-      const outcome = reply.results[i];
+      const outcome = outcomes[i];
       if (outcome === undefined) return this.settle(job, new GrpcError(Status.INTERNAL, 'the inference worker answered fewer requests than it ran'));
       if (!outcome.ok) return this.settle(job, new GrpcError(Status.INVALID_ARGUMENT, `the model rejected the request: ${outcome.message}`));
       const queueNs = Number((job.dispatched ?? job.enqueued) - job.enqueued);
-      const batchSize = reply.batched ? batchRows : job.rows;
-      this.settle(job, undefined, { outputs: outcome.outputs, queueNs, computeNs: reply.computeNs, batchSize, execution: i === 0 || !reply.batched });
+      this.settle(job, undefined, { outputs: outcome.outputs, queueNs, computeNs: reply.computeNs, batchSize: batched ? batchRows : job.rows, execution: i === 0 || !batched });
     });
   }
 
