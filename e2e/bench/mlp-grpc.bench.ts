@@ -65,22 +65,29 @@ export const mlpGrpc: Benchmark = {
 /** Where a gateway request's time goes, from CPU profiles of the gateway under this load (see docs/benchmarks.md). */
 const PROFILE: Record<'grpc' | 'rest', string> = {
   grpc:
-    'Profiled with `node e2e/bench/profile.ts --transport grpc` (the gateway as the mesh runs it, 64 in flight, 6,877 req/s while sampled): ' +
-    "the gateway's main thread was busy 54% of the time. Of the profile: node internals (HTTP/2 sessions, streams) 12.5%, V8 itself 7.9%, " +
-    'garbage collection 7.4%, grpc-js 4.9%, the gateway code 4.4% (validation, batching, answers), kafkajs 2.8% (the inference log), the ' +
-    '@aio libs 2.8% (auth, gRPC wrapper), socket writes 2.8%, protobuf 2.6%, OpenTelemetry 1.5%, postMessage to the workers 1.3%; the ' +
-    'inference workers were mostly idle (a batch of about 30 rows takes 0.2 ms). So no single stage holds it back: the main thread waits ' +
-    'for CPU that the load generator (about 0.8 of a core for a grpc-js client), the monitor (consuming the inference log) and Kafka take ' +
-    'on the same two cores, and each request costs the gateway about twice what it costs the bare server, which decodes nothing and ' +
-    'answers precomputed bytes. What would close the gap: less work per call on the main thread (decode ModelInfer without materialising ' +
-    'every field, answer from preallocated buffers, skip per-call span attributes when the trace is not sampled), fewer allocations (see ' +
-    'the soak: GC pauses are the latency tail), and on more cores a second main thread (SO_REUSEPORT cluster) so transport work scales.',
+    'Profiled with `node e2e/bench/profile.ts --transport grpc` (the gateway as the mesh runs it, 64 in flight, 6,170 req/s while sampled): ' +
+    "the gateway's main thread was busy 53% of the time. Of the profile: node internals (HTTP/2 sessions, streams) 11.0%, V8 itself 7.9%, " +
+    'garbage collection 7.6%, grpc-js 4.6%, the gateway code 4.0% (validation, batching, answers), the @aio libs 3.3% (auth, gRPC wrapper), ' +
+    'socket writes 3.2%, protobuf 2.9%, kafkajs 2.7% (the inference log), OpenTelemetry 1.7%, postMessage to the workers 1.3%. ' +
+    '`profile.ts --heap` counts about 44 KB allocated on the main thread per request (node internals 28%, grpc-js 18%, the gateway 16%, ' +
+    "the @aio libs 10%, protobuf 6%). Per-thread CPU from /proc during this load: the gateway's main thread ~50% of a core, its inference " +
+    'worker ~6%, the load generator ~40% (plus ~13% of V8 helper threads), Kafka ~15% and the monitor ~10% (the inference log), and the ' +
+    'box as a whole ~27% idle (/proc/stat): neither the gateway nor the generator is CPU-bound. One socket read brings the gateway a wave ' +
+    'of requests and a wave of answers goes back together, so in a closed loop on one connection client and server mostly take turns; ' +
+    'four connections instead of one did not change the figure (5.7-6.0k vs 5.8k req/s), nor did batch sizes from 8 to 64 or a queue ' +
+    'delay of 0. At ~84 µs of main-thread CPU per request the main thread alone would allow ~12k req/s. What would close the gap: less ' +
+    'work and fewer allocations per call on the main thread (decode ModelInfer without materialising every field, answer from ' +
+    'preallocated buffers, no span object when the trace is not sampled; GC pauses are also the latency tail, see the soak), and on more ' +
+    'cores a second main thread (SO_REUSEPORT cluster) so transport work scales.',
   rest:
-    'Profiled with `node e2e/bench/profile.ts --transport rest` (64 in flight, 10,356 req/s while sampled): the main thread was busy 83%. ' +
-    'Of the profile: node internals 12.6%, Nest with its rxjs interceptor chain 12.3%, socket writes 10.3%, the gateway code 9.2% (the ' +
-    'JSON `data` to typed-array conversion included), V8 7.9%, Fastify and secure-json-parse 7.6% (JSON.parse of the body 4.1%), ' +
-    'postMessage 4.7%, GC 4.3%, kafkajs 2.2%, protobuf 2.1%. The bare node:http server parses nothing. What would close the gap: a raw ' +
-    "node:http route for `/infer` outside Nest's per-request pipeline, and Triton's binary tensor extension so bodies carry bytes, not JSON numbers.",
+    'Profiled with `node e2e/bench/profile.ts --transport rest` (64 in flight, 11,143 req/s while sampled): the main thread was busy 81%. ' +
+    "Infer is served outside Nest's pipeline (a Fastify route with the same auth, span and errors), which gave +10-20% over the Nest " +
+    'route measured before it (Nest and its rxjs interceptor chain were 12.3% of the profile, now 0.5%). Of the profile: socket writes ' +
+    '17.4% (one write per answer per connection; on loopback the kernel delivers it inside the write), node internals 12.5%, the gateway ' +
+    'code 12.3% (JSON `data` to typed arrays and back included), Fastify and secure-json-parse 9% (JSON.parse of the body ~4%), V8 7.7%, ' +
+    'postMessage 4.6%, kafkajs 4.2%, protobuf 3.2%, GC 2.1%. The bare node:http server parses nothing and writes precomputed bytes. ' +
+    "What would close the gap: Triton's binary tensor extension so bodies carry bytes, not JSON numbers; answers serialised without the " +
+    'intermediate objects.',
 };
 
 /**

@@ -97,12 +97,17 @@ export function soakErrorNotes(errors: Record<string, number>, rate: number): st
     );
   }
   parts.push(
-    'Where the stalls come from (`node e2e/bench/profile.ts --seconds 15` at the mlp-grpc load, long tasks read from the profile): every ' +
-      'main-thread task over 30 ms was 50-60 ms of garbage collection, with the young generation at about 48 MiB and the old at 46 MiB; ' +
-      'under load the event loop shows such a pause every few seconds (the max column), and when two land close together the open loop ' +
-      'piles up faster than the 2 cores, shared with the generator, drain it. What would close it: fewer allocations per request ' +
-      '(decoded requests, promises and closures per call, span attributes), a smaller young generation so scavenges stay short, and ' +
-      'headroom: 70% of a closed-loop peak measured with the generator on the same 2 cores leaves little.',
+    'Where the stalls come from: every main-thread task over 30 ms in a CPU profile (`node e2e/bench/profile.ts --seconds 15`) was ' +
+      "garbage collection, and the gateway run with `--trace-gc` at this rate shows which: a scavenge every 150-270 ms (~40 MB of young " +
+      'objects, 5-30 ms each) with the old generation growing 7-10 MB per scavenge, and a mark-compact every 5-10 s that takes 50-70 ms ' +
+      '(once 240 ms) because the concurrent marker gets little CPU on 2 busy cores. Objects alive at any instant are only ~1 MB (a sampled ' +
+      'heap profile mid-load), so what grows the old generation is short-lived objects tenured early, not a leak (RSS stays flat). One ' +
+      'such pause piles ~300 requests into the open loop, which the ~30% headroom drains in a few hundred ms; two close together reach the ' +
+      'in-flight cap. Tried and not kept: a larger young generation (`--max-semi-space-size=64`: same pauses) and ' +
+      '`--no-allocation-site-pretenuring` (fewer mark-compacts, but one of 240 ms). What would close it: fewer allocations per request ' +
+      '(~44 KB on the main thread now, `profile.ts --heap`), and headroom: 70% of a closed-loop peak measured with the generator on the same ' +
+      '2 cores leaves little. The batch queue delay fix (a 200 µs delay used to wait 1-2 ms on a timer) halved the soak\'s latency p99 in ' +
+      'a 90 s quick soak (36 skipped, from thousands).',
   );
   parts.push(
     'With the default queue (`AIO_INFER_QUEUE_LIMIT`, 256 requests, about 70 ms of arrivals at this rate) a quick 30 s soak shed 139 ' +
