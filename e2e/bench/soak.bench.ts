@@ -106,8 +106,8 @@ export function soakErrorNotes(errors: Record<string, number>, rate: number): st
       'in-flight cap. Tried and not kept: a larger young generation (`--max-semi-space-size=64`: same pauses) and ' +
       '`--no-allocation-site-pretenuring` (fewer mark-compacts, but one of 240 ms). What would close it: fewer allocations per request ' +
       '(~44 KB on the main thread now, `profile.ts --heap`), and headroom: 70% of a closed-loop peak measured with the generator on the same ' +
-      '2 cores leaves little. The batch queue delay fix (a 200 µs delay used to wait 1-2 ms on a timer) halved the soak\'s latency p99 in ' +
-      'a 90 s quick soak (36 skipped, from thousands).',
+      '2 cores leaves little. Since a 200 µs batch queue delay no longer waits 1-2 ms on a timer, fewer requests are in flight at ' +
+      'this rate: a 90 s quick soak afterwards skipped 36 requests in one burst, with the loop-delay p99 at 9-14 ms.',
   );
   parts.push(
     'With the default queue (`AIO_INFER_QUEUE_LIMIT`, 256 requests, about 70 ms of arrivals at this rate) a quick 30 s soak shed 139 ' +
