@@ -107,11 +107,13 @@ Serve beside the gateway in mlp-grpc and mlp-rest; venvs from \`e2e/bench/peers/
 
 ## Where the time goes
 
-\`node e2e/bench/profile.ts [--transport grpc|rest] [--in-flight 64] [--seconds 8]\` profiles the running
-gateway's main thread under the mlp load (it opens the gateway's inspector, samples with the DevTools
-protocol and closes it again) and prints self time by area and function; the ingestion benchmark profiles
-its service itself (\`--cpu-prof\` plus stage timers). The notes under each benchmark summarise those profiles;
-the gateway also exports its event-loop delay, heap and resident memory on :8002.
+\`node e2e/bench/profile.ts [--transport grpc|rest] [--in-flight 64] [--seconds 8] [--heap]\` profiles the
+running gateway's main thread under the mlp load (it opens the gateway's inspector, samples with the DevTools
+protocol and closes it again) and prints self time by area and function, or with \`--heap\` the bytes
+allocated per request by area and function (collected objects included: what drives the young-generation
+collections); the ingestion benchmark profiles its service itself (\`--cpu-prof\` plus stage timers). The
+notes under each benchmark summarise those profiles; the gateway also exports its event-loop delay, heap and
+resident memory on :8002.
 `;
 
 /** Every target of every result in one table: the page's first answer. */
