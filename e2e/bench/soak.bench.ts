@@ -178,7 +178,11 @@ export const soak: Benchmark = {
       const lags = samples.slice(1).map((s) => s.lagP99Ms).filter((v) => Number.isFinite(v));
       const first = samples[0] as Sample;
       const last = samples.at(-1) as Sample;
-      const rssSlope = slope(xsMin, rss);
+      // RSS grows to its working size in the first seconds of load (heap, onnxruntime arenas): whether it
+      // stays flat is read after a warm-up (the first minute, or quarter of a shorter soak).
+      const warmS = Math.min(60, ctx.opts.soakMs / 4000);
+      const settled = samples.filter((s) => s.atS >= warmS);
+      const rssSlope = slope(settled.map((s) => s.atS / 60), settled.map((s) => s.rssMiB));
       const intervals = samples.flatMap((s) => (s.rate !== undefined ? [s.rate] : []));
       const errors = totalErrors(stats.errors);
       const rows: Row[] = [
@@ -201,7 +205,7 @@ export const soak: Benchmark = {
           runs: rss,
           median: round(median(rss)),
           errors: 0,
-          extra: { first: first.rssMiB, last: last.rssMiB, 'slope (MiB/min)': round(rssSlope, 2) },
+          extra: { 'before the load': first.rssMiB, [`at ${round(warmS)} s`]: settled[0]?.rssMiB ?? '-', last: last.rssMiB, [`slope after ${round(warmS)} s (MiB/min)`]: round(rssSlope, 2) },
         },
         {
           system: 'gateway event-loop delay p99 per window',
@@ -247,7 +251,8 @@ export const soak: Benchmark = {
         ],
         notes:
           soakErrorNotes(stats.errors, rate) +
-          `RSS first ${first.rssMiB} MiB, last ${last.rssMiB} MiB, slope ${round(rssSlope, 2)} MiB/min; probe first ${first.probeMs} ms, last ${last.probeMs} ms.\n\n${table}`,
+          `RSS ${first.rssMiB} MiB before the load, ${settled[0]?.rssMiB ?? '-'} MiB at ${round(warmS)} s, ${last.rssMiB} MiB at the end: ` +
+          `slope ${round(rssSlope, 2)} MiB/min after the warm-up; probe first ${first.probeMs} ms, last ${last.probeMs} ms.\n\n${table}`,
       };
     } finally {
       await generator.close();
