@@ -81,6 +81,11 @@ async function eventLoopLagMs(): Promise<{ p99: number; max: number }> {
   }
 }
 
+/** The soak's unmeasured warm-up at its own rate: 30 s, or the run's warm-up when that is longer (quick runs: the run's). */
+export function soakWarmupMs(opts: { quick: boolean; warmupMs: number }): number {
+  return opts.quick ? opts.warmupMs : Math.max(30_000, opts.warmupMs);
+}
+
 /** What the soak's errors mean, and what is known of their cause. */
 export function soakErrorNotes(errors: Record<string, number>, rate: number): string {
   const parts: string[] = [];
@@ -141,7 +146,11 @@ export const soak: Benchmark = {
         peak = (await generator.run({ mode: 'closed', concurrency: PEAK_IN_FLIGHT, durationMs: ctx.opts.durationMs })).throughput;
       }
       const rate = Math.max(1, Math.round(peak * LOAD_SHARE));
-      log(`  peak ${round(peak)} req/s (${peakSource}); soaking at ${rate} req/s for ${ctx.opts.soakMs / 1000} s`);
+      // Warm-up first, as every benchmark: a gateway just started (JIT, consumers joining, arenas) stalls
+      // in its first seconds under this load, which says nothing about a long run.
+      const warmupMs = soakWarmupMs(ctx.opts);
+      log(`  peak ${round(peak)} req/s (${peakSource}); warming up at ${rate} req/s for ${warmupMs / 1000} s, then soaking for ${ctx.opts.soakMs / 1000} s`);
+      await generator.run({ mode: 'open', ratePerSec: rate, durationMs: warmupMs, maxInFlight: MAX_IN_FLIGHT });
       const pid = gatewayPid();
       const samples: Sample[] = [];
       const started = performance.now();
@@ -240,7 +249,7 @@ export const soak: Benchmark = {
         title: `${round(ctx.opts.soakMs / 60000, 1)} min at ${LOAD_SHARE * 100}% of the mlp-grpc peak (open loop)`,
         setup:
           `The MLP of mlp-grpc (\`${model.name}\` v${version}, batching ${describeBatching(batching)}) under an open-loop load: ${rate} req/s ` +
-          `(${LOAD_SHARE * 100}% of ${round(peak)} req/s, from ${peakSource}) for ${ctx.opts.soakMs / 1000} s, the same request bytes as mlp-grpc; ` +
+          `(${LOAD_SHARE * 100}% of ${round(peak)} req/s, from ${peakSource}) for ${ctx.opts.soakMs / 1000} s after ${warmupMs / 1000} s of unmeasured warm-up at the same rate, the same request bytes as mlp-grpc; ` +
           `latency counts from when each request was due (no coordinated omission); a request due while ${MAX_IN_FLIGHT} are in flight counts as an error. ` +
           `Every ${ctx.opts.sampleEveryMs / 1000} s: the gateway's VmRSS from /proc (main thread and workers), its own event-loop delay p99 and max over the window ` +
           '(`nodejs_eventloop_delay_seconds` on :8002) and the median of 5 `GET /v2/health/live` round trips from outside.',

@@ -51,7 +51,8 @@ function instrument(mod: {
   RecordsRepository: { prototype: Record<string, unknown> };
 }): void {
   time(mod.IntakeService.prototype, 'ingest', 'slice: IntakeService.ingest (total)');
-  time(mod.IntakeService.prototype, 'schemaOf', 'slice: schema read (datasets.find)');
+  // The gRPC and REST paths' existence check (once per call); Kafka slices get the schema with the allocation.
+  time(mod.IntakeService.prototype, 'schemaOf', 'schema read (datasets.find)');
   time(mod.DatasetsRepository.prototype, 'allocate', 'slice: seq allocate (findOneAndUpdate)');
   time(mod.RecordsRepository.prototype, 'write', 'slice: storage write (insertMany)');
   time(mod.IntakeService.prototype, 'park', 'slice: rejects to DLQ (produce)');
