@@ -10,7 +10,8 @@ import { round, sideBySide } from './lib/measure.ts';
 import { smallModels } from './lib/models.ts';
 import { grpcInferBytes, grpcRawCall, MODEL_INFER_PATH } from './lib/oip.ts';
 import { log } from './lib/options.ts';
-import { BENCH_BATCHING, describeBatching, GATEWAY_GRPC, gatewayPid, MiB, rssBytes } from './lib/platform.ts';
+import { BENCH_BATCHING, describeBatching, GATEWAY_GRPC, gatewayPid } from './lib/platform.ts';
+import { MiB, settledRss } from './lib/memory.ts';
 import { median, quantile, type Row } from './lib/result.ts';
 import type { PoolMemory } from './multi-model/pool-memory.ts';
 
@@ -18,19 +19,6 @@ export const MODEL_COUNT = 50;
 const IN_FLIGHT = 64;
 // Lets freed memory and finished loads settle before RSS is read.
 const SETTLE_MS = 3000;
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
-/** RSS after SETTLE_MS, as the median of 10 reads 200 ms apart, with their spread (the noise floor). */
-async function settledRss(pid: number): Promise<{ median: number; spread: number }> {
-  await sleep(SETTLE_MS);
-  const reads: number[] = [];
-  for (let i = 0; i < 10; i++) {
-    reads.push(rssBytes(pid));
-    await sleep(200);
-  }
-  return { median: median(reads), spread: Math.max(...reads) - Math.min(...reads) };
-}
-
 /** multi-model/pool-memory.ts in a fresh process: the models' memory where nothing else moves RSS. */
 function poolMemory(workers: number, files: string[]): PoolMemory {
   const script = fileURLToPath(new URL('./multi-model/pool-memory.ts', import.meta.url));
@@ -52,21 +40,17 @@ export const multiModel: Benchmark = {
       if (await platform.isReady(m.name, versions[i] as number)) await platform.unload(m.name, versions[i] as number);
     }
     const pid = gatewayPid();
-    const before = await settledRss(pid);
+    const before = await settledRss(pid, SETTLE_MS, 200);
     const rssBefore = before.median;
     const loadMs: number[] = [];
     for (const [i, m] of models.entries()) loadMs.push(await platform.deploy(m.name, versions[i] as number));
-    const after = await settledRss(pid);
+    const after = await settledRss(pid, SETTLE_MS, 200);
     const rssAfter = after.median;
     const noiseMiB = Math.max(before.spread, after.spread) / MiB;
     const perModelMiB = (rssAfter - rssBefore) / MiB / models.length;
     log(`  cold loads: median ${round(median(loadMs))} ms; RSS ${round(rssBefore / MiB)} -> ${round(rssAfter / MiB)} MiB (${round(perModelMiB, 2)} MiB per model)`);
-    const files = models.map((m, i) => {
-      const file = path.join(ctx.workDir, `multi-model-${i}.onnx`);
-      writeFileSync(file, m.bytes);
-      return file;
-    });
-    const pool = poolMemory(ctx.gatewayWorkers, files);
+    // The models' cached files (lib/models.ts writes each once).
+    const pool = poolMemory(ctx.gatewayWorkers, models.map((m) => m.file));
     const poolPerModelMiB = (pool.rssAll - pool.rssFirst) / MiB / (pool.models - 1);
     log(`  fresh worker pool (${pool.workers} workers): ${round(poolPerModelMiB, 3)} MiB per loaded model`);
 

@@ -8,7 +8,8 @@ import { errorSummary, round } from './lib/measure.ts';
 import { mlpModel } from './lib/models.ts';
 import { grpcInferBytes, MODEL_INFER_PATH } from './lib/oip.ts';
 import { log } from './lib/options.ts';
-import { BENCH_BATCHING, describeBatching, GATEWAY_GRPC, GATEWAY_HTTP, gatewayPid, MiB, rssBytes } from './lib/platform.ts';
+import { BENCH_BATCHING, describeBatching, GATEWAY_GRPC, GATEWAY_HTTP, gatewayPid } from './lib/platform.ts';
+import { MiB, rssBytes } from './lib/memory.ts';
 import { median, quantile, RESULTS_DIR, type BenchResult, type Row } from './lib/result.ts';
 
 const LOAD_SHARE = 0.7;

@@ -1,6 +1,6 @@
 // The records every part of the ingestion benchmark uses: one dataset schema, N JSON values produced
 // once to the dataset's Kafka topic, and the documents the service stores for the valid ones.
-import { seededRandom } from '../lib/models.ts';
+import { seededRandom } from '@aio/onnx';
 
 /** Dataset name: its intake topic is `<prefix>.ingest.bench`, its consumer group `<prefix>.ingestion.intake.bench`. */
 export const DATASET = 'bench';

@@ -3,7 +3,7 @@
 // .infra/bench/models/. Weights are random: serving cost does not depend on what they learned.
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { attr, ModelBuilder, readModel } from '@aio/onnx';
+import { attr, ModelBuilder, readModel, seededRandom } from '@aio/onnx';
 import { ROOT } from './result.ts';
 
 export const MODELS_DIR = path.join(ROOT, '.infra', 'bench', 'models');
@@ -16,18 +16,6 @@ export interface BenchModel {
   input: { name: string; shape: number[] };
   output: { name: string; shape: number[] };
   params: number;
-}
-
-/** mulberry32: a tiny seeded PRNG, so weights (and thus artifact hashes) are reproducible. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /** He-uniform weights: activations stay in a sane range through many layers. */

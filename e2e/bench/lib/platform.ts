@@ -178,14 +178,3 @@ export function gatewayPid(): number {
   return pid;
 }
 
-/**
- * Resident memory of a process in bytes (VmRSS from /proc: read at any moment, not at the exporter's
- * collection, which process_resident_memory_bytes on :8002 would be).
- */
-export function rssBytes(pid: number): number {
-  const m = /^VmRSS:\s+(\d+)\s+kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  if (m === null) throw new Error(`no VmRSS for pid ${pid}`);
-  return Number(m[1]) * 1024;
-}
-
-export const MiB = 1024 * 1024;

@@ -5,10 +5,10 @@
 // every other model is loaded and run once (sessions allocate on their first run) and RSS read again.
 // Run by multi-model.bench.ts as a child:
 //   node pool-memory.ts <workers> <model-file>...   -> prints one JSON line (PoolMemory)
-import { readFileSync } from 'node:fs';
 // A benchmark harness, not a service: it measures the gateway's own worker pool, as the gateway runs it.
 // eslint-disable-next-line no-restricted-imports -- see above
 import { WorkerPool } from '../../../services/inference-gateway/dist/serving/worker.pool.js';
+import { MiB, settledRss } from '../lib/memory.ts';
 
 export interface PoolMemory {
   workers: number;
@@ -18,25 +18,6 @@ export interface PoolMemory {
   rssAll: number;
   /** Largest spread of one set of reads (bytes): what RSS wanders by on its own. */
   noise: number;
-}
-
-const MiB = 1024 * 1024;
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
-function rss(): number {
-  const m = /^VmRSS:\s+(\d+)\s+kB/m.exec(readFileSync('/proc/self/status', 'utf8'));
-  return Number(m?.[1] ?? 0) * 1024;
-}
-
-async function settled(): Promise<{ median: number; spread: number }> {
-  await sleep(1500);
-  const reads: number[] = [];
-  for (let i = 0; i < 10; i++) {
-    reads.push(rss());
-    await sleep(100);
-  }
-  reads.sort((a, b) => a - b);
-  return { median: reads[5] as number, spread: (reads[9] as number) - (reads[0] as number) };
 }
 
 const [workersArg, ...files] = process.argv.slice(2);
@@ -59,9 +40,9 @@ async function loadAndRun(key: string, file: string): Promise<void> {
 }
 
 await loadAndRun('m0', files[0] as string);
-const first = await settled();
+const first = await settledRss(process.pid, 1500, 100);
 for (const [i, file] of files.slice(1).entries()) await loadAndRun(`m${i + 1}`, file);
-const all = await settled();
+const all = await settledRss(process.pid, 1500, 100);
 await pool.close();
 const result: PoolMemory = { workers, models: files.length, rssFirst: first.median, rssAll: all.median, noise: Math.max(first.spread, all.spread) };
 process.stdout.write(`${JSON.stringify(result)}\n`);

@@ -1,4 +1,5 @@
 import { startPlatformService, Platform, type RunningService } from '@aio/host';
+import { seededRandom } from '@aio/onnx';
 import { GRPCInferenceService } from '@aio/proto/inference/grpc_service';
 import type { Telemetry } from '@aio/telemetry';
 import { metrics } from '@opentelemetry/api';
@@ -14,7 +15,6 @@ import { MetricsServer } from './metrics.server.js';
 import { RegistryEventsConsumer } from './registry-events.consumer.js';
 import { InferenceLog } from './serving/inference.log.js';
 import { ModelManager } from './serving/model.manager.js';
-import { seededRandom } from './serving/traffic.split.js';
 import { WorkerPool } from './serving/worker.pool.js';
 import { VersionResolver } from './version.resolver.js';
 

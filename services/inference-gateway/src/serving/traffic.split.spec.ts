@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { chooseRoute, seededRandom, type Route } from './traffic.split.js';
+import { seededRandom } from '@aio/onnx';
+import { chooseRoute, type Route } from './traffic.split.js';
 
 describe('chooseRoute', () => {
   const routes: Route[] = [

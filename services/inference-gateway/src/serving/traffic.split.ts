@@ -6,18 +6,6 @@ export interface Route {
   readonly canary: boolean;
 }
 
-/** mulberry32: a small seeded PRNG, so a seeded gateway routes the same sequence of requests the same way. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /**
  * Weighted choice: route i is picked with probability weight_i / sum(weights). Routes of weight 0
  * are never picked; `routes` holds at least one route of positive weight.

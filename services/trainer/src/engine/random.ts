@@ -1,21 +1,19 @@
 // Seeded randomness: every split, shuffle and weight initialisation draws from one of these, so the
 // same data, trainer and seed give the same model bit for bit.
+import { seededRandom } from '@aio/onnx';
 
-/** mulberry32: a small 32-bit generator, ample for shuffles and initial weights. */
+/** mulberry32 (@aio/onnx seededRandom), with the draws training needs on top. */
 export class Rng {
-  private state: number;
+  private readonly uniform: () => number;
   private spare: number | undefined;
 
   constructor(seed: number) {
-    this.state = seed >>> 0;
+    this.uniform = seededRandom(seed);
   }
 
   /** Uniform in [0, 1). */
   next(): number {
-    let t = (this.state = (this.state + 0x6d2b79f5) >>> 0);
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+    return this.uniform();
   }
 
   /** Standard normal (Box-Muller; the second value of each pair is kept for the next call). */
