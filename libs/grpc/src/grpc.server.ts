@@ -142,6 +142,8 @@ class AioGrpcServer implements GrpcServer {
       // Ping idle clients so dead peers (pulled cable, killed pod) are noticed in about a minute.
       'grpc.keepalive_time_ms': 60_000,
       'grpc.keepalive_timeout_ms': 20_000,
+      // grpc-js tracks every call for channelz unless told not to; nothing here serves channelz.
+      'grpc.enable_channelz': 0,
       ...options.channelOptions,
     });
     this.onInternalError =
@@ -305,7 +307,10 @@ class AioGrpcServer implements GrpcServer {
           metadata: call.metadata,
           deadline,
           signal: controller.signal,
-          peer: call.getPeer(),
+          // Built on demand: few handlers read it, and grpc-js formats the address string per call.
+          get peer() {
+            return call.getPeer();
+          },
         };
         return body(ctx);
       });

@@ -5,7 +5,10 @@ import type { Metadata } from '@grpc/grpc-js';
 export const metadataGetter: TextMapGetter<Metadata> = {
   keys: (carrier) => Object.keys(carrier.getMap()),
   get: (carrier, key) => {
-    const values = carrier.get(key).filter((v): v is string => typeof v === 'string');
+    const all = carrier.get(key);
+    // Called for every propagated header of every call: the usual single string needs no filtering.
+    if (all.length === 1) return typeof all[0] === 'string' ? all[0] : undefined;
+    const values = all.filter((v): v is string => typeof v === 'string');
     if (values.length === 0) return undefined;
     return values.length === 1 ? values[0] : values;
   },

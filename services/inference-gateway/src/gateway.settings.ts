@@ -22,7 +22,7 @@ export class ServingSettings {
     readonly maxInputBytes: number,
     readonly timeoutMs: number,
     readonly trafficSeed: number | undefined,
-    readonly log: { sampleRate: number; maxPerSecond: number; maxBytesPerSecond: number; queueLimit: number; batchSize: number },
+    readonly log: { sampleRate: number; maxPerSecond: number; maxBytesPerSecond: number; queueLimit: number; batchSize: number; lingerMs: number },
     readonly registryAddress: string,
     readonly registryToken: string | undefined,
     readonly auth: { secret: string | undefined; issuer: string; audience: string },

@@ -29,7 +29,7 @@ export function servingSettingsFrom(config: InferenceGatewayConfig): ServingSett
     config.AIO_TRAFFIC_SEED,
     { sampleRate: config.AIO_INFERENCE_LOG_SAMPLE_RATE, maxPerSecond: config.AIO_INFERENCE_LOG_MAX_PER_SECOND,
       maxBytesPerSecond: config.AIO_INFERENCE_LOG_MAX_BYTES_PER_SECOND,
-      queueLimit: config.AIO_INFERENCE_LOG_QUEUE_LIMIT, batchSize: config.AIO_INFERENCE_LOG_BATCH },
+      queueLimit: config.AIO_INFERENCE_LOG_QUEUE_LIMIT, batchSize: config.AIO_INFERENCE_LOG_BATCH, lingerMs: config.AIO_INFERENCE_LOG_LINGER_MS },
     config.AIO_REGISTRY_ADDR,
     config.AIO_REGISTRY_TOKEN,
     { secret: config.AIO_AUTH_SECRET, issuer: config.AIO_AUTH_ISSUER, audience: config.AIO_AUTH_AUDIENCE },

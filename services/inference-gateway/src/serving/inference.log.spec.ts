@@ -15,6 +15,7 @@ function setup(overrides: Partial<InferenceLogOptions> = {}) {
     maxBytesPerSecond: 0,
     queueLimit: 3,
     batchSize: 2,
+    lingerMs: 0,
     topic: 't',
     source: 'aio/test',
     logger,
@@ -68,6 +69,32 @@ describe('InferenceLog', () => {
     expect(log.counts.published).toBe(3);
     log.push({ requestId: 'late', model: 'm' });
     expect(log.counts.droppedQueueFull).toBe(4);
+  });
+
+  it('lingers for a full batch, publishes a full one at once, and close() does not wait out the linger', async () => {
+    const batches: string[][] = [];
+    const log = new InferenceLog({
+      ...setup().log['options'],
+      lingerMs: 60_000,
+      publish: (items) => {
+        batches.push(items.map((i) => (i.message as { requestId: string }).requestId));
+        return Promise.resolve();
+      },
+    });
+    const turns = async (n: number) => {
+      for (let i = 0; i < n; i++) await new Promise<void>((resolve) => setImmediate(resolve));
+    };
+    log.push({ requestId: 'a', model: 'm' });
+    await turns(3);
+    expect(batches).toEqual([]); // one record waits for a companion
+    log.push({ requestId: 'b', model: 'm' });
+    await turns(3);
+    expect(batches).toEqual([['a', 'b']]); // a full batch (batchSize 2) goes at once
+    log.push({ requestId: 'c', model: 'm' });
+    await turns(3);
+    expect(batches).toHaveLength(1);
+    await log.close(); // the test would time out if close waited the 60 s linger
+    expect(batches).toEqual([['a', 'b'], ['c']]);
   });
 
   it('counts records lost to a failing publish and keeps going', async () => {

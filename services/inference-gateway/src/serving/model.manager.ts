@@ -133,8 +133,9 @@ export class ModelManager {
   /**
    * Picks the version that serves this request (the asked one, else by the traffic weights) and leases
    * it; a version unloaded for the memory budget is loaded again first (the request waits for it).
+   * Synchronous (no promise) when the version is loaded, which is the hot path; throws GrpcError.
    */
-  async acquire(name: string, version: string): Promise<Lease> {
+  acquire(name: string, version: string): Lease | Promise<Lease> {
     const model = this.models.get(name);
     let v: ServedVersion | undefined;
     let route: 'primary' | 'canary';
@@ -153,7 +154,7 @@ export class ModelManager {
       if (v === undefined || !servable(v)) throw new GrpcError(Status.UNAVAILABLE, `model ${name} version ${chosen.version} is not ready; retry`);
       route = chosen.canary ? 'canary' : 'primary';
     }
-    if (v.evicted && model !== undefined) v = await this.revive(model, v);
+    if (v.evicted && model !== undefined) return this.revive(model, v).then((revived) => this.lease(revived, route));
     return this.lease(v, route);
   }
 

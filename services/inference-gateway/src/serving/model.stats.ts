@@ -1,12 +1,16 @@
 import { ModelStatisticsSchema, type ModelStatistics } from '@aio/proto/inference/grpc_service';
 import { create } from '@bufbuild/protobuf';
 
+// Plain numbers on the hot path (BigInt arithmetic allocates): counts are exact to 2^53, and cumulative
+// nanoseconds lose at most a few ns per addition once the sum passes 2^53 ns (104 days of request time).
 interface Duration {
-  count: bigint;
-  ns: bigint;
+  count: number;
+  ns: number;
 }
 
-const zero = (): Duration => ({ count: 0n, ns: 0n });
+const zero = (): Duration => ({ count: 0, ns: 0 });
+
+const toProtoDuration = (d: Duration): { count: bigint; ns: bigint } => ({ count: BigInt(d.count), ns: BigInt(d.ns) });
 
 /**
  * Triton's per-version inference statistics: counts and cumulative durations of successful and failed
@@ -20,8 +24,8 @@ export class VersionStats {
   private readonly computeInput = zero();
   private readonly computeInfer = zero();
   private readonly computeOutput = zero();
-  private lastInferenceMs = 0n;
-  private executions = 0n;
+  private lastInferenceMs = 0;
+  private executions = 0;
   private readonly batches = new Map<number, Duration>();
 
   /**
@@ -30,7 +34,7 @@ export class VersionStats {
    */
   recordSuccess(d: { totalNs: number; queueNs: number; inputNs: number; computeNs: number; outputNs: number; batchSize?: number; execution?: boolean }): void {
     if (d.execution ?? true) {
-      this.executions += 1n;
+      this.executions += 1;
       const size = d.batchSize ?? 1;
       let b = this.batches.get(size);
       if (b === undefined) {
@@ -44,37 +48,37 @@ export class VersionStats {
     add(this.computeInput, d.inputNs);
     add(this.computeInfer, d.computeNs);
     add(this.computeOutput, d.outputNs);
-    this.lastInferenceMs = BigInt(Date.now());
+    this.lastInferenceMs = Date.now();
   }
 
   recordFailure(totalNs: number): void {
     add(this.fail, totalNs);
-    this.lastInferenceMs = BigInt(Date.now());
+    this.lastInferenceMs = Date.now();
   }
 
   toProto(name: string, version: string): ModelStatistics {
     return create(ModelStatisticsSchema, {
       name,
       version,
-      lastInference: this.lastInferenceMs,
-      inferenceCount: this.success.count,
-      executionCount: this.executions,
+      lastInference: BigInt(this.lastInferenceMs),
+      inferenceCount: BigInt(this.success.count),
+      executionCount: BigInt(this.executions),
       inferenceStats: {
-        success: { ...this.success },
-        fail: { ...this.fail },
-        queue: { ...this.queue },
-        computeInput: { ...this.computeInput },
-        computeInfer: { ...this.computeInfer },
-        computeOutput: { ...this.computeOutput },
+        success: toProtoDuration(this.success),
+        fail: toProtoDuration(this.fail),
+        queue: toProtoDuration(this.queue),
+        computeInput: toProtoDuration(this.computeInput),
+        computeInfer: toProtoDuration(this.computeInfer),
+        computeOutput: toProtoDuration(this.computeOutput),
       },
       batchStats: [...this.batches.entries()]
         .sort(([a], [b]) => a - b)
-        .map(([batchSize, d]) => ({ batchSize: BigInt(batchSize), computeInfer: { ...d }, computeInput: { count: d.count, ns: 0n }, computeOutput: { count: d.count, ns: 0n } })),
+        .map(([batchSize, d]) => ({ batchSize: BigInt(batchSize), computeInfer: toProtoDuration(d), computeInput: { count: BigInt(d.count), ns: 0n }, computeOutput: { count: BigInt(d.count), ns: 0n } })),
     });
   }
 }
 
 function add(d: Duration, ns: number): void {
-  d.count += 1n;
-  d.ns += BigInt(Math.max(0, Math.round(ns)));
+  d.count += 1;
+  d.ns += Math.max(0, Math.round(ns));
 }

@@ -92,6 +92,23 @@ export function describeShape(shape: readonly (number | bigint)[]): string {
   return `[${shape.join(',')}]`;
 }
 
+function inputField(index: number): string {
+  return `inputs[${index}]`;
+}
+
+function shapeRule(spec: TensorSpec, model: string): string {
+  return `input "${spec.name}" of model ${model} has shape ${describeShape(spec.shape)} (-1 = any size)`;
+}
+
+function shapeTooLarge(index: number, shape: readonly bigint[], spec: TensorSpec, limits: DecodeLimits): GrpcError {
+  return tooLarge(`${inputField(index)}.shape`, `${describeShape(shape)} x ${spec.datatype} exceeds ${limits.maxInputBytes} bytes`, limits.maxInputBytes);
+}
+
+function findSpec(specs: readonly TensorSpec[], name: string): TensorSpec | undefined {
+  for (const s of specs) if (s.name === name) return s;
+  return undefined;
+}
+
 function listNames(specs: readonly TensorSpec[]): string {
   return specs.map((s) => s.name).join(', ');
 }
@@ -111,52 +128,52 @@ export function decodeInputs(req: ModelInferRequest, model: string, signature: S
   if (raw && req.rawInputContents.length !== req.inputs.length) {
     throw invalidArgument('raw_input_contents', `must hold one entry per input (${req.inputs.length}) or none, got ${req.rawInputContents.length}`);
   }
+  // Hot path: field names and messages are only built when a check fails.
   const plans: { index: number; spec: TensorSpec; dims: number[]; elements: number }[] = [];
   let totalBytes = 0;
-  const given = new Set<string>();
-  for (const [index, input] of req.inputs.entries()) {
-    const field = `inputs[${index}]`;
-    const spec = signature.inputs.find((s) => s.name === input.name);
-    if (spec === undefined) throw invalidArgument(`${field}.name`, `model ${model} has no input "${input.name}" (its inputs: ${listNames(signature.inputs)})`);
-    if (given.has(input.name)) throw invalidArgument(`${field}.name`, `"${input.name}" is given twice`);
-    given.add(input.name);
+  for (let index = 0; index < req.inputs.length; index++) {
+    const input = req.inputs[index] as (typeof req.inputs)[number];
+    const spec = findSpec(signature.inputs, input.name);
+    if (spec === undefined) throw invalidArgument(`${inputField(index)}.name`, `model ${model} has no input "${input.name}" (its inputs: ${listNames(signature.inputs)})`);
+    for (let j = 0; j < index; j++) if ((req.inputs[j] as typeof input).name === input.name) throw invalidArgument(`${inputField(index)}.name`, `"${input.name}" is given twice`);
     if (input.datatype !== spec.datatype) {
-      throw invalidArgument(`${field}.datatype`, `input "${spec.name}" of model ${model} is ${spec.datatype}, got ${input.datatype || '(empty)'}`);
+      throw invalidArgument(`${inputField(index)}.datatype`, `input "${spec.name}" of model ${model} is ${spec.datatype}, got ${input.datatype || '(empty)'}`);
     }
-    const expected = `input "${spec.name}" of model ${model} has shape ${describeShape(spec.shape)} (-1 = any size)`;
     if (input.shape.length !== spec.shape.length) {
-      throw invalidArgument(`${field}.shape`, `${expected}, got ${describeShape(input.shape)}: rank ${input.shape.length} instead of ${spec.shape.length}`);
+      throw invalidArgument(`${inputField(index)}.shape`, `${shapeRule(spec, model)}, got ${describeShape(input.shape)}: rank ${input.shape.length} instead of ${spec.shape.length}`);
     }
     const dtype = DTYPES[spec.datatype];
     const elementLimit = Math.floor(limits.maxInputBytes / dtype.bytes);
-    const dims: number[] = [];
+    const dims: number[] = new Array<number>(input.shape.length);
     let elements = 1;
-    for (const [d, dim] of input.shape.entries()) {
+    for (let d = 0; d < input.shape.length; d++) {
+      const dim = input.shape[d] as bigint;
       const want = spec.shape[d] ?? -1;
-      if (dim < 0n) throw invalidArgument(`${field}.shape`, `dimensions must be >= 0, got ${describeShape(input.shape)}`);
-      if (want >= 0 && dim !== BigInt(want)) throw invalidArgument(`${field}.shape`, `${expected}, got ${describeShape(input.shape)}: dimension ${d} must be ${want}`);
-      if (dim > BigInt(elementLimit)) throw tooLarge(`${field}.shape`, `${describeShape(input.shape)} x ${spec.datatype} exceeds ${limits.maxInputBytes} bytes`, limits.maxInputBytes);
-      dims.push(Number(dim));
+      if (dim < 0n) throw invalidArgument(`${inputField(index)}.shape`, `dimensions must be >= 0, got ${describeShape(input.shape)}`);
+      // Inexact only beyond 2^53, which is over any element limit: the checks below hold without BigInts.
+      const n = Number(dim);
+      if (want >= 0 && n !== want) throw invalidArgument(`${inputField(index)}.shape`, `${shapeRule(spec, model)}, got ${describeShape(input.shape)}: dimension ${d} must be ${want}`);
+      if (n > elementLimit) throw shapeTooLarge(index, input.shape, spec, limits);
+      dims[d] = n;
       // Both factors are at most elementLimit (< 2^53), so the product is exact until it passes the limit.
-      elements = Math.min(elements * Number(dim), elementLimit + 1);
+      elements = Math.min(elements * n, elementLimit + 1);
     }
-    if (elements > elementLimit) throw tooLarge(`${field}.shape`, `${describeShape(input.shape)} x ${spec.datatype} exceeds ${limits.maxInputBytes} bytes`, limits.maxInputBytes);
+    if (elements > elementLimit) throw shapeTooLarge(index, input.shape, spec, limits);
     totalBytes += elements * dtype.bytes;
     if (totalBytes > limits.maxInputBytes) throw tooLarge('inputs', `the input tensors hold ${totalBytes} bytes or more`, limits.maxInputBytes);
     plans.push({ index, spec, dims, elements });
   }
-  const missing = signature.inputs.filter((s) => !given.has(s.name));
-  if (missing.length > 0) {
-    const m = missing[0] as TensorSpec;
-    throw invalidArgument('inputs', `model ${model} needs input "${m.name}" (${m.datatype} ${describeShape(m.shape)}); the request has ${[...given].join(', ') || 'none'}`);
+  if (plans.length < signature.inputs.length) {
+    const m = signature.inputs.find((s) => !req.inputs.some((i) => i.name === s.name)) as TensorSpec;
+    const given = req.inputs.map((i) => i.name);
+    throw invalidArgument('inputs', `model ${model} needs input "${m.name}" (${m.datatype} ${describeShape(m.shape)}); the request has ${given.join(', ') || 'none'}`);
   }
   return plans.map(({ index, spec, dims, elements }) => {
     const input = req.inputs[index];
     const dtype = DTYPES[spec.datatype];
-    const field = `inputs[${index}]`;
     const typedCount = input?.contents === undefined ? 0 : countContents(input.contents);
     if (raw) {
-      if (typedCount > 0) throw invalidArgument(`${field}.contents`, `input "${spec.name}" has raw_input_contents too; send its values in one of them`);
+      if (typedCount > 0) throw invalidArgument(`${inputField(index)}.contents`, `input "${spec.name}" has raw_input_contents too; send its values in one of them`);
       const bytes = req.rawInputContents[index] as Uint8Array;
       const need = elements * dtype.bytes;
       if (bytes.byteLength !== need) {
@@ -173,16 +190,16 @@ export function decodeInputs(req: ModelInferRequest, model: string, signature: S
     const values = contents === undefined ? [] : contents[dtype.field];
     if (values.length !== typedCount) {
       const wrong = contentFieldsWithValues(contents).filter((f) => f !== dtype.field)[0] as ContentsField;
-      throw invalidArgument(`${field}.contents`, `${spec.datatype} values of input "${spec.name}" go in ${CONTENTS_FIELD_NAMES[dtype.field]}, got ${CONTENTS_FIELD_NAMES[wrong]}`);
+      throw invalidArgument(`${inputField(index)}.contents`, `${spec.datatype} values of input "${spec.name}" go in ${CONTENTS_FIELD_NAMES[dtype.field]}, got ${CONTENTS_FIELD_NAMES[wrong]}`);
     }
     if (values.length !== elements) {
       throw invalidArgument(
-        `${field}.contents.${CONTENTS_FIELD_NAMES[dtype.field]}`,
+        `${inputField(index)}.contents.${CONTENTS_FIELD_NAMES[dtype.field]}`,
         `input "${spec.name}" holds ${values.length} values; shape ${describeShape(dims)} needs ${elements}` +
           (values.length === 0 && elements > 0 ? ' (send contents or raw_input_contents)' : ''),
       );
     }
-    return { name: spec.name, datatype: spec.datatype, shape: dims, data: fromContents(spec.datatype, values, `${field}.contents.${CONTENTS_FIELD_NAMES[dtype.field]}`) };
+    return { name: spec.name, datatype: spec.datatype, shape: dims, data: fromContents(spec.datatype, values, () => `${inputField(index)}.contents.${CONTENTS_FIELD_NAMES[dtype.field]}`) };
   });
 }
 
@@ -198,7 +215,7 @@ function countContents(c: InferTensorContents): number {
   );
 }
 
-function fromContents(datatype: Datatype, values: readonly (number | bigint | boolean)[], field: string): TensorData {
+function fromContents(datatype: Datatype, values: readonly (number | bigint | boolean)[], field: () => string): TensorData {
   const dtype: Dtype = DTYPES[datatype];
   switch (datatype) {
     case 'BOOL':
@@ -214,7 +231,7 @@ function fromContents(datatype: Datatype, values: readonly (number | bigint | bo
       const [lo, hi] = dtype.range as readonly [number, number];
       const nums = values as readonly number[];
       const bad = nums.findIndex((v) => v < lo || v > hi);
-      if (bad >= 0) throw invalidArgument(`${field}[${bad}]`, `${nums[bad]} is out of the ${datatype} range ${lo}..${hi}`);
+      if (bad >= 0) throw invalidArgument(`${field()}[${bad}]`, `${nums[bad]} is out of the ${datatype} range ${lo}..${hi}`);
       return copyNumbers(datatype, nums);
     }
     case 'INT32':
