@@ -42,12 +42,15 @@ describe('TokenVerifier with an HS256 secret', () => {
   it('stops answering a remembered token once it expires', async () => {
     const strict = TokenVerifier.fromOptions({ secret, ...base, clockToleranceSec: 0 });
     const token = await mintToken({ secret, subject: 'alice', roles: ['viewer'], ...base, ttlSeconds: 5 });
+    expect(strict.cached(token)).toBeUndefined(); // never verified yet
     await expect(strict.verify(token)).resolves.toMatchObject({ subject: 'alice' });
     vi.useFakeTimers({ toFake: ['Date'] });
     try {
       vi.setSystemTime(Date.now() + 2_000);
+      expect(strict.cached(token)).toMatchObject({ subject: 'alice' });
       await expect(strict.verify(token)).resolves.toMatchObject({ subject: 'alice' });
       vi.setSystemTime(Date.now() + 4_000);
+      expect(strict.cached(token)).toBeUndefined();
       expect(await reasonOf(strict.verify(token))).toBe('expired');
     } finally {
       vi.useRealTimers();

@@ -77,15 +77,24 @@ export class TokenVerifier {
    * of small RPCs. Failures are never cached.
    */
   async verify(token: string): Promise<Principal> {
-    const hit = this.verified.get(token);
-    if (hit !== undefined) {
-      if (Date.now() < hit.until) return hit.principal;
-      this.verified.delete(token);
-    }
+    const hit = this.cached(token);
+    if (hit !== undefined) return hit;
     const { principal, exp } = await this.verifyNow(token);
     if (this.verified.size >= VERIFIED_CACHE_SIZE) this.verified.delete(this.verified.keys().next().value as string);
     this.verified.set(token, { principal, until: Math.min(Date.now() + VERIFIED_TTL_MS, (exp + this.clockToleranceSec) * 1000) });
     return principal;
+  }
+
+  /**
+   * The principal of a token verified recently (what verify would answer from its cache), without a
+   * promise: servers answer most calls from here synchronously. Undefined = call verify.
+   */
+  cached(token: string): Principal | undefined {
+    const hit = this.verified.get(token);
+    if (hit === undefined) return undefined;
+    if (Date.now() < hit.until) return hit.principal;
+    this.verified.delete(token);
+    return undefined;
   }
 
   private async verifyNow(token: string): Promise<{ principal: Principal; exp: number }> {

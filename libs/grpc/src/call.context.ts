@@ -1,6 +1,7 @@
 import type { DescMessage, DescService, MessageInitShape, MessageShape } from '@bufbuild/protobuf';
 import type { Metadata } from '@grpc/grpc-js';
 import type { Principal } from '@aio/auth';
+import type { GrpcError } from './grpc.error.js';
 
 /** What a handler knows about the call besides the request. */
 export interface CallContext {
@@ -19,6 +20,12 @@ export interface CallContext {
    * is a GrpcError (CANCELLED, DEADLINE_EXCEEDED, UNAVAILABLE). Pass it to anything that waits.
    */
   readonly signal: AbortSignal;
+  /**
+   * The same cancellation as `signal` without making one (the signal is built when first read, which
+   * costs a small call measurably): the listener runs once with the reason, at once if the call has
+   * ended already. Returns the function that removes the listener.
+   */
+  onCancel(listener: (reason: GrpcError) => void): () => void;
   /** Remote address, e.g. "ipv4:127.0.0.1:53122". */
   readonly peer: string;
 }

@@ -161,6 +161,17 @@ describe('deadlines', () => {
     // can arrive a little earlier (the server's deadline counts from the call's arrival): both end the work.
     expect([Status.DEADLINE_EXCEEDED, Status.CANCELLED]).toContain((reason as GrpcError).code);
   });
+
+  it('tells onCancel listeners when the client cancels, as the signal would', async () => {
+    const { client, probe, server } = await openRegistry();
+    const controller = new AbortController();
+    const pending = rejection(client.getModel({ name: 'hang-listener' }, { signal: controller.signal }));
+    await probe.hangStarted.promise;
+    controller.abort();
+    expect(((await probe.aborted.promise) as GrpcError).code).toBe(Status.CANCELLED);
+    expect((await pending).code).toBe(Status.CANCELLED);
+    await expect.poll(() => server.inFlight).toBe(0);
+  });
 });
 
 describe('auth', () => {

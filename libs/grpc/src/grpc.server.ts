@@ -45,6 +45,8 @@ import { metadataGetter } from './trace.metadata.js';
 /** Verifies a bearer token; `TokenVerifier` from @aio/auth fits. Throw an error named "AuthError" to reject. */
 export interface TokenVerifierLike {
   verify(token: string): Promise<Principal>;
+  /** A recently verified token's principal without a promise (undefined = call verify). Optional. */
+  cached?(token: string): Principal | undefined;
 }
 
 export interface ServerAuth {
@@ -129,7 +131,7 @@ export function createGrpcServer(options: GrpcServerOptions): GrpcServer {
 class AioGrpcServer implements GrpcServer {
   private readonly server: Server;
   private readonly health = new HealthStatuses();
-  private readonly calls = new Set<AbortController>();
+  private readonly calls = new Set<ServerCall>();
   private readonly tracer = trace.getTracer('@aio/grpc');
   private readonly onInternalError: NonNullable<GrpcServerOptions['onInternalError']>;
   private started = false;
@@ -206,7 +208,7 @@ class AioGrpcServer implements GrpcServer {
       };
       const timer = setTimeout(() => {
         const reason = new GrpcError(Status.UNAVAILABLE, 'the server is shutting down');
-        for (const call of this.calls) call.abort(reason);
+        for (const call of this.calls) call.cancel(reason);
         this.server.forceShutdown();
         settle();
       }, graceMs);
@@ -235,7 +237,7 @@ class AioGrpcServer implements GrpcServer {
       case 'unary': {
         const fn = impl as unknown as UnaryImpl<DescMessage, DescMessage>;
         return ((call: ServerUnaryCall<Buffer, Buffer>, callback: sendUnaryData<Buffer>) => {
-          this.serve(call, route, async (ctx) => encode(method.output, await fn(decode(method.input, call.request), ctx))).then(
+          this.serve(call, route, (ctx) => fn(decode(method.input, call.request), ctx).then((out) => encode(method.output, out))).then(
             (bytes) => callback(null, bytes),
             (error: GrpcError) => callback(error.toStatus()),
           );
@@ -253,7 +255,7 @@ class AioGrpcServer implements GrpcServer {
       case 'client_streaming': {
         const fn = impl as unknown as ClientStreamingImpl<DescMessage, DescMessage>;
         return ((call: ServerReadableStream<Buffer, Buffer>, callback: sendUnaryData<Buffer>) => {
-          this.serve(call, route, async (ctx) => encode(method.output, await fn(readAll(call, method.input, ctx.signal), ctx))).then(
+          this.serve(call, route, (ctx) => fn(readAll(call, method.input, ctx.signal), ctx).then((out) => encode(method.output, out))).then(
             (bytes) => callback(null, bytes),
             (error: GrpcError) => callback(error.toStatus()),
           );
@@ -273,9 +275,11 @@ class AioGrpcServer implements GrpcServer {
 
   /**
    * Runs one call: SERVER span with the caller's trace as parent, cancellation, authentication and
-   * authorization, then the body. Always settles; a rejection is a GrpcError fit to send.
+   * authorization, then the body. Always settles; a rejection is a GrpcError fit to send. Written
+   * without async/await: a small call's cost here is per-call objects (promises, closures, an
+   * AbortController), so a cached token is checked synchronously and the signal is made on demand.
    */
-  private async serve<T>(call: AnyCall, route: Route, body: (ctx: CallContext) => Promise<T>): Promise<T> {
+  private serve<T>(call: AnyCall, route: Route, body: (ctx: CallContext) => Promise<T>): Promise<T> {
     const service = route.method.parent.typeName;
     const methodName = route.method.name;
     const parent = propagation.extract(ROOT_CONTEXT, call.metadata, metadataGetter);
@@ -284,63 +288,79 @@ class AioGrpcServer implements GrpcServer {
       { kind: SpanKind.SERVER, attributes: { 'rpc.system': 'grpc', 'rpc.service': service, 'rpc.method': methodName } },
       parent,
     );
-    const controller = new AbortController();
-    this.calls.add(controller);
-    const deadline = toDeadline(call.getDeadline());
+    const live = new ServerCall(service, methodName, call, toDeadline(call.getDeadline()));
+    this.calls.add(live);
     const onCancelled = (): void => {
+      const deadline = live.deadline;
       const expired = deadline !== undefined && Date.now() >= deadline.getTime();
-      controller.abort(
+      live.cancel(
         expired
           ? new GrpcError(Status.DEADLINE_EXCEEDED, 'the call outlived its deadline')
           : new GrpcError(Status.CANCELLED, 'the client cancelled the call'),
       );
     };
     call.once('cancelled', onCancelled);
-    try {
-      const result = await context.with(trace.setSpan(parent, span), async () => {
-        const principal = await this.authenticate(route, call.metadata);
-        if (principal) span.setAttribute('enduser.id', principal.subject);
-        const ctx: CallContext = {
-          service,
-          method: methodName,
-          principal,
-          metadata: call.metadata,
-          deadline,
-          signal: controller.signal,
-          // Built on demand: few handlers read it, and grpc-js formats the address string per call.
-          get peer() {
-            return call.getPeer();
-          },
-        };
-        return body(ctx);
-      });
-      const code = controller.signal.aborted ? abortCode(controller.signal) : Status.OK;
-      finishSpan(span, code, SERVER_FAULTS.has(code) ? statusName(code) : undefined);
-      return result;
-    } catch (thrown) {
-      const error = this.toGrpcError(thrown, controller.signal, span, service, methodName);
-      finishSpan(span, error.code, SERVER_FAULTS.has(error.code) ? error.message : undefined);
-      throw error;
-    } finally {
+    const done = (): void => {
       call.removeListener('cancelled', onCancelled);
-      this.calls.delete(controller);
+      this.calls.delete(live);
+    };
+    let pending: Promise<T>;
+    try {
+      pending = context.with(trace.setSpan(parent, span), () => {
+        const start = (principal: Principal | undefined): Promise<T> => {
+          if (principal) span.setAttribute('enduser.id', principal.subject);
+          live.principal = principal;
+          return body(live);
+        };
+        const principal = this.principalFor(route, call.metadata);
+        return principal instanceof Promise ? principal.then(start) : start(principal);
+      });
+    } catch (thrown) {
+      // Whatever a handler threw synchronously takes the same path as a rejection (toGrpcError below).
+      pending = Promise.reject(thrown instanceof Error ? thrown : new Error(String(thrown)));
     }
+    return pending.then(
+      (result) => {
+        done();
+        const code = live.reason === undefined ? Status.OK : live.reason.code;
+        finishSpan(span, code, SERVER_FAULTS.has(code) ? statusName(code) : undefined);
+        return result;
+      },
+      (thrown: unknown) => {
+        done();
+        const error = this.toGrpcError(thrown, live.reason, span, service, methodName);
+        finishSpan(span, error.code, SERVER_FAULTS.has(error.code) ? error.message : undefined);
+        throw error;
+      },
+    );
   }
 
-  private async authenticate(route: Route, metadata: Metadata): Promise<Principal | undefined> {
+  /**
+   * The caller allowed to make this call (undefined for public methods and without auth): synchronous
+   * when the verifier remembers the token, a promise when it must check the signature. Throws (or
+   * rejects with) UNAUTHENTICATED, UNAVAILABLE (identity provider unreachable) or PERMISSION_DENIED.
+   */
+  private principalFor(route: Route, metadata: Metadata): Principal | undefined | Promise<Principal> {
     const auth = this.options.auth;
     if (auth === 'disabled' || route.isPublic) return undefined;
-    const permission = route.permission ?? '';
-    let principal: Principal;
+    let token: string;
     try {
-      principal = await auth.verifier.verify(bearerFrom(metadata.get('authorization')));
+      token = bearerFrom(metadata.get('authorization'));
     } catch (error) {
-      if (isAuthError(error)) {
-        const code = error.reason === 'identity provider unreachable' ? Status.UNAVAILABLE : Status.UNAUTHENTICATED;
-        throw new GrpcError(code, error.message, { cause: error });
-      }
-      throw error;
+      throw authFailure(error);
     }
+    const known = auth.verifier.cached?.(token);
+    if (known !== undefined) return this.permit(auth, route, known);
+    return auth.verifier.verify(token).then(
+      (principal) => this.permit(auth, route, principal),
+      (error: unknown) => {
+        throw authFailure(error);
+      },
+    );
+  }
+
+  private permit(auth: ServerAuth, route: Route, principal: Principal): Principal {
+    const permission = route.permission ?? '';
     if (!auth.authorize(principal, permission)) {
       throw new GrpcError(
         Status.PERMISSION_DENIED,
@@ -351,10 +371,10 @@ class AioGrpcServer implements GrpcServer {
     return principal;
   }
 
-  private toGrpcError(thrown: unknown, signal: AbortSignal, span: Span, service: string, method: string): GrpcError {
+  private toGrpcError(thrown: unknown, cancelled: GrpcError | undefined, span: Span, service: string, method: string): GrpcError {
     if (thrown instanceof GrpcError) return thrown;
     // A handler that gave up because its call was cancelled is not a server fault.
-    if (signal.aborted && signal.reason instanceof GrpcError) return signal.reason;
+    if (cancelled !== undefined) return cancelled;
     span.recordException(thrown instanceof Error ? thrown : new Error(String(thrown)));
     const traceId = span.spanContext().traceId;
     try {
@@ -420,8 +440,67 @@ function toDeadline(deadline: Date | number): Date | undefined {
   return Number.isFinite(ms) ? new Date(ms) : undefined;
 }
 
-function abortCode(signal: AbortSignal): Status {
-  return signal.reason instanceof GrpcError ? signal.reason.code : Status.CANCELLED;
+/** An AuthError as the status a caller sees; anything else unchanged. */
+function authFailure(error: unknown): unknown {
+  if (!isAuthError(error)) return error;
+  const code = error.reason === 'identity provider unreachable' ? Status.UNAVAILABLE : Status.UNAUTHENTICATED;
+  return new GrpcError(code, error.message, { cause: error });
+}
+
+/**
+ * One running call as its handler sees it (the CallContext) and as the server tracks it. Cancellation
+ * is kept as a reason; an AbortSignal is only made when a handler reads `signal`.
+ */
+class ServerCall implements CallContext {
+  principal: Principal | undefined = undefined;
+  reason: GrpcError | undefined = undefined;
+  private controller: AbortController | undefined;
+  private listeners: ((reason: GrpcError) => void)[] | undefined;
+
+  constructor(
+    readonly service: string,
+    readonly method: string,
+    private readonly call: AnyCall,
+    readonly deadline: Date | undefined,
+  ) {}
+
+  get metadata(): Metadata {
+    return this.call.metadata;
+  }
+
+  get peer(): string {
+    return this.call.getPeer();
+  }
+
+  get signal(): AbortSignal {
+    if (this.controller === undefined) {
+      this.controller = new AbortController();
+      if (this.reason !== undefined) this.controller.abort(this.reason);
+    }
+    return this.controller.signal;
+  }
+
+  onCancel(listener: (reason: GrpcError) => void): () => void {
+    if (this.reason !== undefined) {
+      listener(this.reason);
+      return () => undefined;
+    }
+    (this.listeners ??= []).push(listener);
+    return () => {
+      const at = this.listeners?.indexOf(listener) ?? -1;
+      if (at >= 0) this.listeners?.splice(at, 1);
+    };
+  }
+
+  /** Ends the call early (first reason wins): aborts the signal if one was made, tells the listeners. */
+  cancel(reason: GrpcError): void {
+    if (this.reason !== undefined) return;
+    this.reason = reason;
+    this.controller?.abort(reason);
+    const listeners = this.listeners;
+    this.listeners = undefined;
+    for (const l of listeners ?? []) l(reason);
+  }
 }
 
 function finishSpan(span: Span, code: Status, errorMessage: string | undefined): void {

@@ -58,6 +58,16 @@ export function registryImpl(probe: RegistryProbe): Partial<ServiceImpl<typeof R
       if (request.name === 'missing') throw notFound('model', request.name);
       if (request.name === 'boom') throw new Error('database exploded');
       if (request.name === 'hang') return waitForAbort(ctx);
+      if (request.name === 'hang-listener') {
+        // The signal-free way: onCancel only.
+        return new Promise<never>((_, reject) => {
+          probe.hangStarted.resolve();
+          ctx.onCancel((reason) => {
+            probe.aborted.resolve(reason);
+            reject(reason);
+          });
+        });
+      }
       if (request.name === 'slow') {
         probe.slowStarted.resolve();
         await probe.slowRelease.promise;

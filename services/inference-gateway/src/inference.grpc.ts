@@ -22,8 +22,8 @@ export class InferenceGrpc {
       modelMetadata: (req) => s.modelMetadata(req.name, req.version),
       modelConfig: (req) => s.modelConfig(req.name, req.version),
       modelStatistics: (req) => s.modelStatistics(req.name, req.version),
-      modelInfer: (req, ctx) => s.infer(req, { deadline: ctx.deadline, signal: ctx.signal }),
-      modelStreamInfer: (requests, ctx) => s.streamInfer(requests, { deadline: ctx.deadline, signal: ctx.signal }),
+      modelInfer: (req, ctx) => s.infer(req, { deadline: ctx.deadline, onCancel: (l) => ctx.onCancel(l) }),
+      modelStreamInfer: (requests, ctx) => s.streamInfer(requests, { deadline: ctx.deadline, onCancel: (l) => ctx.onCancel(l) }),
       repositoryIndex: async (req) => ({ models: await this.deployments.index(req.repositoryName, req.ready) }),
       repositoryModelLoad: async (req) => {
         await this.deployments.load(req.modelName);

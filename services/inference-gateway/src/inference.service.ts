@@ -19,7 +19,7 @@ import {
 } from '@aio/proto/inference/grpc_service';
 import { DataType, ModelInstanceGroup_Kind } from '@aio/proto/inference/model_config';
 import { create, type MessageInitShape } from '@bufbuild/protobuf';
-import { timestampFromDate } from '@bufbuild/protobuf/wkt';
+import { timestampFromMs } from '@bufbuild/protobuf/wkt';
 import { Inject, Injectable, type BeforeApplicationShutdown, type OnModuleInit } from '@nestjs/common';
 import { DeploymentsService } from './deployments.service.js';
 import { SERVER_NAME, SERVER_VERSION, ServingSettings } from './gateway.settings.js';
@@ -185,7 +185,7 @@ export class InferenceService implements OnModuleInit, BeforeApplicationShutdown
   /** One inference; `call` carries the caller's deadline and cancellation (gRPC), honoured while it waits. */
   async infer(req: ModelInferRequest, call: RunOptions = {}): Promise<ModelInferResponse> {
     validateInferRequest(req);
-    const arrived = new Date();
+    const arrived = Date.now();
     const started = process.hrtime.bigint();
     let lease: Lease;
     try {
@@ -207,7 +207,7 @@ export class InferenceService implements OnModuleInit, BeforeApplicationShutdown
       if (sampled) sampled = this.log.admit(tensors.reduce((n, t) => n + t.data.byteLength, 0));
       if (sampled) inputs = tensors.map((t) => logged(t, true));
       const shadows = this.models.acquireShadows(req.modelName);
-      const shadowFeeds = shadows.map(() => tensors.map((t) => toWire({ ...t, data: t.data.slice() })));
+      const shadowFeeds = shadows.length === 0 ? [] : shadows.map(() => tensors.map((t) => toWire({ ...t, data: t.data.slice() })));
       const decodedAt = process.hrtime.bigint();
       const result = await this.models.run(lease, tensors.map(toWire), names, call);
       const ranAt = process.hrtime.bigint();
@@ -292,7 +292,7 @@ export class InferenceService implements OnModuleInit, BeforeApplicationShutdown
   }
 
   /** Runs a copy of the request on a shadow version; its answer is logged, never returned, and it never fails the request. */
-  private shadow(lease: Lease, feeds: ReturnType<typeof toWire>[], names: string[], requestId: string, inputs: LoggedTensorInit[] | undefined, arrived: Date): void {
+  private shadow(lease: Lease, feeds: ReturnType<typeof toWire>[], names: string[], requestId: string, inputs: LoggedTensorInit[] | undefined, arrived: number): void {
     const started = process.hrtime.bigint();
     const v = lease.version;
     const own = names.filter((n) => v.signature?.outputs.some((o) => o.name === n));
@@ -328,7 +328,8 @@ export class InferenceService implements OnModuleInit, BeforeApplicationShutdown
     inputs: LoggedTensorInit[] | undefined;
     outputs: LoggedTensorInit[];
     started: bigint;
-    arrived: Date;
+    /** ms since the epoch. */
+    arrived: number;
     err?: unknown;
   }): void {
     const status = r.err === undefined ? 'OK' : r.err instanceof GrpcError ? statusName(r.err.code) : 'INTERNAL';
@@ -342,7 +343,7 @@ export class InferenceService implements OnModuleInit, BeforeApplicationShutdown
       latencyMs: Number(process.hrtime.bigint() - r.started) / 1e6,
       status,
       error: r.err === undefined ? '' : r.err instanceof GrpcError ? r.err.message : 'internal error',
-      timestamp: timestampFromDate(r.arrived),
+      timestamp: timestampFromMs(r.arrived),
     });
   }
 }

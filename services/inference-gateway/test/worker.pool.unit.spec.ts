@@ -178,12 +178,25 @@ describe('WorkerPool', () => {
     const running = pool.run('hold@1', feed(1), ['x']);
     await tick();
     const late = failure(pool.run('hold@1', feed(2), ['x'], { deadline: new Date(Date.now() + 30) }));
-    const cancel = new AbortController();
-    const cancelled = failure(pool.run('hold@1', feed(3), ['x'], { signal: cancel.signal }));
-    cancel.abort(new GrpcError(Status.CANCELLED, 'the client cancelled the call'));
+    let cancel: (reason: Error) => void = () => undefined;
+    let removed = 0;
+    const onCancel = (listener: (reason: Error) => void) => {
+      cancel = listener;
+      return () => void removed++;
+    };
+    const cancelled = failure(pool.run('hold@1', feed(3), ['x'], { onCancel }));
+    cancel(new GrpcError(Status.CANCELLED, 'the client cancelled the call'));
     expect((await late).code).toBe(Status.DEADLINE_EXCEEDED);
     expect((await cancelled).message).toBe('the client cancelled the call');
     expect(pool.depth('hold@1')).toBe(1); // only the running one: the others left the queue
+    expect(removed).toBe(1); // a settled job drops its cancellation listener
+    // A call that ended before it was queued never waits in the queue.
+    const ended = (listener: (reason: Error) => void) => {
+      listener(new GrpcError(Status.CANCELLED, 'gone already'));
+      return () => undefined;
+    };
+    expect((await failure(pool.run('hold@1', feed(4), ['x'], { onCancel: ended }))).message).toBe('gone already');
+    expect(pool.depth('hold@1')).toBe(1);
     release(pool);
     expect(values(await running)).toEqual([1]);
   });

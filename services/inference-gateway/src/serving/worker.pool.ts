@@ -45,8 +45,11 @@ export interface BatchPolicy {
 export interface RunOptions {
   /** The caller's deadline: the request leaves the queue (or its answer is abandoned) when it passes. */
   deadline?: Date | undefined;
-  /** The caller went away: the request leaves the queue. */
-  signal?: AbortSignal | undefined;
+  /**
+   * The caller went away: the request leaves the queue. Registers a listener for the reason (at once if
+   * the call has ended already) and returns its remover; a gRPC CallContext's onCancel fits.
+   */
+  onCancel?: ((listener: (reason: Error) => void) => () => void) | undefined;
 }
 
 export interface LoadedSignature {
@@ -67,8 +70,8 @@ export interface Job {
   /** Fires at the caller's deadline or the queue timeout, whichever is first. */
   timer: NodeJS.Timeout;
   settled: boolean;
-  onAbort: (() => void) | undefined;
-  signal: AbortSignal | undefined;
+  /** Removes the cancellation listener. */
+  offCancel: (() => void) | undefined;
   resolve: (r: RunResult) => void;
   reject: (e: Error) => void;
 }
@@ -221,8 +224,6 @@ export class WorkerPool {
       full.metadata.set('grpc-retry-pushback-ms', String(PUSHBACK_MS));
       return Promise.reject(full);
     }
-    const { signal } = options;
-    if (signal?.aborted === true) return Promise.reject(signal.reason instanceof Error ? signal.reason : new GrpcError(Status.CANCELLED, 'the call was cancelled'));
     const untilDeadline = options.deadline === undefined ? Infinity : options.deadline.getTime() - Date.now();
     if (untilDeadline <= 0) return Promise.reject(this.deadlineError(key, true));
     const { group, rows } = policy.maxBatchSize > 1 ? batchGroup(feeds, outputs) : { group: undefined, rows: 1 };
@@ -237,18 +238,19 @@ export class WorkerPool {
         rows,
         enqueued: process.hrtime.bigint(),
         settled: false,
-        signal,
-        onAbort: undefined,
+        offCancel: undefined,
         resolve,
         reject,
         timer: setTimeout(() => this.expire(job, byCaller), Math.min(untilDeadline, this.options.timeoutMs)),
       };
-      if (signal !== undefined) {
-        job.onAbort = () => this.abandon(job, signal.reason instanceof Error ? signal.reason : new GrpcError(Status.CANCELLED, 'the call was cancelled'));
-        signal.addEventListener('abort', job.onAbort, { once: true });
-      }
       q.push(job);
-      this.pumpSoon();
+      // After the push: a call cancelled already runs the listener at once, which takes the job out again.
+      if (options.onCancel !== undefined) {
+        const off = options.onCancel((reason) => this.abandon(job, reason));
+        if (job.settled) off();
+        else job.offCancel = off;
+      }
+      if (!job.settled) this.pumpSoon();
     });
   }
 
@@ -436,7 +438,7 @@ export class WorkerPool {
     if (job.settled) return;
     job.settled = true;
     clearTimeout(job.timer);
-    if (job.onAbort !== undefined) job.signal?.removeEventListener('abort', job.onAbort);
+    job.offCancel?.();
     if (err !== undefined) job.reject(err);
     else job.resolve(result as RunResult);
   }
