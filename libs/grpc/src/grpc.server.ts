@@ -283,11 +283,9 @@ class AioGrpcServer implements GrpcServer {
     const service = route.method.parent.typeName;
     const methodName = route.method.name;
     const parent = propagation.extract(ROOT_CONTEXT, call.metadata, metadataGetter);
-    const span = this.tracer.startSpan(
-      `${service}/${methodName}`,
-      { kind: SpanKind.SERVER, attributes: { 'rpc.system': 'grpc', 'rpc.service': service, 'rpc.method': methodName } },
-      parent,
-    );
+    const span = this.tracer.startSpan(`${service}/${methodName}`, { kind: SpanKind.SERVER }, parent);
+    // Only on spans that are kept: attributes given at start are copied and checked for every span, sampled or not.
+    if (span.isRecording()) span.setAttributes({ 'rpc.system': 'grpc', 'rpc.service': service, 'rpc.method': methodName });
     const live = new ServerCall(service, methodName, call, toDeadline(call.getDeadline()));
     this.calls.add(live);
     const onCancelled = (): void => {

@@ -23,9 +23,11 @@ export interface FastRoute {
 
 export function addFastRoutes(fastify: FastifyInstance, routes: readonly FastRoute[], auth: ServerAuth | undefined): void {
   for (const route of routes) {
-    const run = async (request: FastifyRequest): Promise<unknown> => {
-      if (auth !== undefined && route.permission !== undefined) await authorizeRest(auth, request, route.permission);
-      return route.handle({ params: request.params as Record<string, string>, body: request.body });
+    const handle = (request: FastifyRequest): unknown => route.handle({ params: request.params as Record<string, string>, body: request.body });
+    // No promise for the check when the token is remembered (authorizeRest answers synchronously).
+    const run = (request: FastifyRequest): unknown => {
+      const checked = auth !== undefined && route.permission !== undefined ? authorizeRest(auth, request, route.permission) : undefined;
+      return checked instanceof Promise ? checked.then(() => handle(request)) : handle(request);
     };
     fastify.route({
       method: route.method,

@@ -17,11 +17,10 @@ export function startHttpSpan(request: FastifyRequest): { span: Span; active: Co
   const route = request.routeOptions.url ?? request.url;
   if (UNTRACED.has(route)) return undefined;
   const parent = propagation.extract(context.active(), request.headers);
-  const span = tracer.startSpan(
-    `${request.method} ${route}`,
-    { kind: SpanKind.SERVER, attributes: { 'http.request.method': request.method, 'http.route': route, 'url.path': request.url.split('?')[0] } },
-    parent,
-  );
+  const span = tracer.startSpan(`${request.method} ${route}`, { kind: SpanKind.SERVER }, parent);
+  // Set only on spans that are kept: attributes given at start are copied and checked for every span,
+  // sampled or not (the sampler does not look at them).
+  if (span.isRecording()) span.setAttributes({ 'http.request.method': request.method, 'http.route': route, 'url.path': request.url.split('?')[0] });
   return { span, active: trace.setSpan(parent, span) };
 }
 

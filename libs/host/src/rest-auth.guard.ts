@@ -1,4 +1,4 @@
-import { bearerFrom } from '@aio/auth';
+import { bearerFrom, type Principal } from '@aio/auth';
 import { GrpcError, Status, type ServerAuth } from '@aio/grpc';
 import { SetMetadata, type CanActivate, type ExecutionContext } from '@nestjs/common';
 import type { Reflector } from '@nestjs/core';
@@ -12,19 +12,28 @@ export const Permission = (permission: string): MethodDecorator & ClassDecorator
 /**
  * Checks a REST request's bearer token against `permission` with the same verifier and role table as
  * gRPC, and keeps the principal on the request. Failures are the GrpcErrors that sendHttpError turns into
- * 401/403 `{ error }` bodies.
+ * 401/403 `{ error }` bodies. Synchronous when the verifier remembers the token (the usual case), a
+ * promise when it must check the signature.
  */
-export async function authorizeRest(auth: ServerAuth, request: FastifyRequest & { principal?: unknown }, permission: string): Promise<void> {
-  let principal;
+export function authorizeRest(auth: ServerAuth, request: FastifyRequest & { principal?: unknown }, permission: string): void | Promise<void> {
+  const permit = (principal: Principal): void => {
+    if (!auth.authorize(principal, permission)) {
+      throw new GrpcError(Status.PERMISSION_DENIED, `${principal.subject} lacks permission ${permission}`);
+    }
+    request.principal = principal;
+  };
+  const unauthenticated = (err: unknown): GrpcError => new GrpcError(Status.UNAUTHENTICATED, `${err instanceof Error ? err.message : String(err)}`);
+  let token: string;
   try {
-    principal = await auth.verifier.verify(bearerFrom(request.headers.authorization));
+    token = bearerFrom(request.headers.authorization);
   } catch (err) {
-    throw new GrpcError(Status.UNAUTHENTICATED, `${err instanceof Error ? err.message : String(err)}`);
+    throw unauthenticated(err);
   }
-  if (!auth.authorize(principal, permission)) {
-    throw new GrpcError(Status.PERMISSION_DENIED, `${principal.subject} lacks permission ${permission}`);
-  }
-  request.principal = principal;
+  const known = auth.verifier.cached?.(token);
+  if (known !== undefined) return permit(known);
+  return auth.verifier.verify(token).then(permit, (err: unknown) => {
+    throw unauthenticated(err);
+  });
 }
 
 /** Bearer-token auth for Nest REST routes: authorizeRest with the route's @Permission. */

@@ -32,6 +32,11 @@ function parameters(value: unknown, field: string): ParameterInit {
   return out;
 }
 
+/** An array with no nested arrays: already row-major flat. */
+function isFlat(data: unknown): data is unknown[] {
+  return Array.isArray(data) && !data.some((v) => Array.isArray(v));
+}
+
 function flatten(data: unknown, field: string, out: unknown[] = []): unknown[] {
   if (!Array.isArray(data)) {
     out.push(data);
@@ -61,7 +66,8 @@ function contentsOf(datatype: string, values: unknown[], field: string): Message
       };
     case 'fp32Contents':
     case 'fp64Contents': {
-      const nums = values.map((v, i) => {
+      // The usual body: a flat array of numbers is taken as it is (no copy).
+      const nums = values.every((v) => typeof v === 'number') ? values : values.map((v, i) => {
         if (typeof v !== 'number') throw invalidArgument(at(i), `must be a number, got ${JSON.stringify(v)}`);
         return v;
       });
@@ -122,7 +128,7 @@ export function inferRequestFromJson(model: string, version: string, body: unkno
       datatype,
       shape: (shape as number[]).map(BigInt),
       parameters: params,
-      contents: contentsOf(datatype, flatten(data, `${field}.data`), `${field}.data`),
+      contents: contentsOf(datatype, isFlat(data) ? data : flatten(data, `${field}.data`), `${field}.data`),
     };
   });
   if (body.outputs !== undefined && !Array.isArray(body.outputs)) throw invalidArgument('outputs', 'must be an array');
@@ -153,8 +159,8 @@ export function inferRequestFromJson(model: string, version: string, body: unkno
 function jsonValues(c: InferTensorContents | undefined): JsonValue[] {
   if (c === undefined) return [];
   if (c.boolContents.length > 0) return c.boolContents;
-  if (c.fp32Contents.length > 0) return c.fp32Contents.map(finite);
-  if (c.fp64Contents.length > 0) return c.fp64Contents.map(finite);
+  if (c.fp32Contents.length > 0) return allFinite(c.fp32Contents) ? c.fp32Contents : c.fp32Contents.map(finite);
+  if (c.fp64Contents.length > 0) return allFinite(c.fp64Contents) ? c.fp64Contents : c.fp64Contents.map(finite);
   if (c.intContents.length > 0) return c.intContents;
   if (c.uintContents.length > 0) return c.uintContents;
   // Beyond 2^53 a JSON number would silently change the value: such elements travel as strings.
@@ -162,6 +168,10 @@ function jsonValues(c: InferTensorContents | undefined): JsonValue[] {
   if (c.int64Contents.length > 0) return c.int64Contents.map(big);
   if (c.uint64Contents.length > 0) return c.uint64Contents.map(big);
   return [];
+}
+
+function allFinite(values: readonly number[]): boolean {
+  return values.every((v) => Number.isFinite(v));
 }
 
 // JSON has no NaN or infinities; OIP REST servers (Triton) emit them as strings too.
