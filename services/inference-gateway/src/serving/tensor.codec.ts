@@ -221,9 +221,9 @@ function fromContents(datatype: Datatype, values: readonly (number | bigint | bo
     case 'BOOL':
       return Uint8Array.from(values as readonly boolean[], (v) => (v ? 1 : 0));
     case 'INT64':
-      return BigInt64Array.from(values as readonly bigint[]);
+      return new BigInt64Array(values as readonly bigint[]);
     case 'UINT64':
-      return BigUint64Array.from(values as readonly bigint[]);
+      return new BigUint64Array(values as readonly bigint[]);
     case 'INT8':
     case 'INT16':
     case 'UINT8':
@@ -235,26 +235,26 @@ function fromContents(datatype: Datatype, values: readonly (number | bigint | bo
       return copyNumbers(datatype, nums);
     }
     case 'INT32':
-      return Int32Array.from(values as readonly number[]);
+      return new Int32Array(values as readonly number[]);
     case 'UINT32':
-      return Uint32Array.from(values as readonly number[]);
+      return new Uint32Array(values as readonly number[]);
     case 'FP32':
-      return Float32Array.from(values as readonly number[]);
+      return new Float32Array(values as readonly number[]);
     case 'FP64':
-      return Float64Array.from(values as readonly number[]);
+      return new Float64Array(values as readonly number[]);
   }
 }
 
 function copyNumbers(datatype: 'INT16' | 'UINT8' | 'UINT16' | 'INT8', nums: readonly number[]): TensorData {
   switch (datatype) {
     case 'INT8':
-      return Int8Array.from(nums);
+      return new Int8Array(nums);
     case 'INT16':
-      return Int16Array.from(nums);
+      return new Int16Array(nums);
     case 'UINT8':
-      return Uint8Array.from(nums);
+      return new Uint8Array(nums);
     case 'UINT16':
-      return Uint16Array.from(nums);
+      return new Uint16Array(nums);
   }
 }
 
@@ -303,6 +303,13 @@ export function encodeOutputs(tensors: readonly Tensor[], raw: boolean): { outpu
   return { outputs, rawOutputContents: raw ? tensors.map((t) => tensorBytes(t.data)) : [] };
 }
 
+/** A typed array's values as a plain array (Array.from takes the slow iterator path on typed arrays). */
+function plain<T extends number | bigint>(data: ArrayLike<T>): T[] {
+  const out = new Array<T>(data.length);
+  for (let i = 0; i < data.length; i++) out[i] = data[i] as T;
+  return out;
+}
+
 function toContents(t: Tensor): InferTensorContents {
   const c = create(InferTensorContentsSchema);
   const data = t.data;
@@ -311,26 +318,26 @@ function toContents(t: Tensor): InferTensorContents {
       c.boolContents = Array.from(data as Uint8Array, (v) => v !== 0);
       break;
     case 'INT64':
-      c.int64Contents = Array.from(data as BigInt64Array);
+      c.int64Contents = plain(data as BigInt64Array);
       break;
     case 'UINT64':
-      c.uint64Contents = Array.from(data as BigUint64Array);
+      c.uint64Contents = plain(data as BigUint64Array);
       break;
     case 'INT8':
     case 'INT16':
     case 'INT32':
-      c.intContents = Array.from(data as Int32Array);
+      c.intContents = plain(data as Int32Array);
       break;
     case 'UINT8':
     case 'UINT16':
     case 'UINT32':
-      c.uintContents = Array.from(data as Uint32Array);
+      c.uintContents = plain(data as Uint32Array);
       break;
     case 'FP32':
-      c.fp32Contents = Array.from(data as Float32Array);
+      c.fp32Contents = plain(data as Float32Array);
       break;
     case 'FP64':
-      c.fp64Contents = Array.from(data as Float64Array);
+      c.fp64Contents = plain(data as Float64Array);
       break;
   }
   return c;
