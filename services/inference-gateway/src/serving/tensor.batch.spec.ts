@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { concatRequests, splitRows } from './tensor.batch.js';
+import { concatRequests, splitRows, transferable } from './tensor.batch.js';
 import type { WireTensor } from './worker.messages.js';
 
 const req = (x: number[], rows: number, ids: bigint[]): WireTensor[] => [
@@ -19,6 +19,19 @@ describe('concatRequests / splitRows', () => {
     // Buffers of their own: transferring them leaves the requests' buffers alone.
     expect(feeds[0]?.data.byteLength).toBe(feeds[0]?.data.buffer.byteLength);
     expect(feeds[0]?.data.buffer).not.toBe(a[0]?.data.buffer);
+  });
+
+  it('gives a request that runs alone buffers of its own to transfer, copying only views', () => {
+    const owned = req([1, 2], 1, [7n]);
+    const shared = new Float32Array([0, 1, 2, 0]);
+    const view: WireTensor = { name: 'x', type: 'float32', dims: [1, 2], data: shared.subarray(1, 3) };
+    const [keptX, keptId] = transferable(owned);
+    expect(keptX?.data).toBe(owned[0]?.data);
+    expect(keptId?.data).toBe(owned[1]?.data);
+    const [copied] = transferable([view]);
+    expect(Array.from(copied?.data as Float32Array)).toEqual([1, 2]);
+    expect(copied?.data.buffer).not.toBe(shared.buffer);
+    expect(copied?.data.byteLength).toBe(copied?.data.buffer.byteLength);
   });
 
   it('gives each request its rows of every tensor, as views into the batch (no copy)', () => {

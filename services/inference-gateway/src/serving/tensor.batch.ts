@@ -36,6 +36,14 @@ export function concatRequests(requests: readonly WireTensor[][]): WireTensor[] 
 }
 
 /**
+ * The feeds of a request that runs alone, each in a buffer it alone fills, as postMessage can transfer
+ * it: a view into a larger buffer (the request's bytes, a batch's output) is copied, an owned one kept.
+ */
+export function transferable(feeds: readonly WireTensor[]): WireTensor[] {
+  return feeds.map((f) => (f.data.byteOffset === 0 && f.data.byteLength === f.data.buffer.byteLength ? f : { ...f, data: f.data.slice() }));
+}
+
+/**
  * Each request's rows of every tensor, as views into the batch's buffers (no copy); undefined when a
  * tensor's first dimension is not the batch's row count, i.e. the model does not keep rows apart.
  */

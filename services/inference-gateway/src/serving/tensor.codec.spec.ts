@@ -73,23 +73,31 @@ describe('decodeInputs', () => {
     expect(values(decodeInputs(request({}), 'm', signature, limits))).toEqual(expected);
   });
 
-  it('decodes little-endian raw contents into buffers of their own', () => {
+  it('decodes little-endian raw contents as views of the request bytes (no copy)', () => {
     const req = rawRequest();
     const tensors = decodeInputs(req, 'm', signature, limits);
     expect(values(tensors)).toEqual(expected);
-    // Copied: changing the request's bytes afterwards does not change the tensor.
-    (req.rawInputContents[0] as Uint8Array).fill(0);
-    expect(Array.from(tensors[0]?.data as Float32Array)).toEqual([1, 2, 3, 4]);
-    expect(tensors[0]?.data.byteOffset).toBe(0);
-    expect(tensors[0]?.data.buffer.byteLength).toBe(16);
+    const bytes = req.rawInputContents[0] as Uint8Array;
+    expect(tensors[0]?.data.buffer).toBe(bytes.buffer);
+    expect(tensors[0]?.data.byteOffset).toBe(bytes.byteOffset);
   });
 
-  it('copies raw contents that are views into a larger (misaligned) buffer', () => {
+  it('copies raw contents misaligned for their type, and views aligned ones inside a larger buffer', () => {
     const req = rawRequest();
-    const big = new Uint8Array(33);
+    const big = new Uint8Array(40);
     big.set(req.rawInputContents[0] as Uint8Array, 1);
+    big.set(req.rawInputContents[0] as Uint8Array, 20);
     req.rawInputContents[0] = big.subarray(1, 17);
+    const misaligned = decodeInputs(req, 'm', signature, limits)[0]?.data as Float32Array;
+    expect(Array.from(misaligned)).toEqual([1, 2, 3, 4]);
+    expect(misaligned.buffer).not.toBe(big.buffer);
+    // grpc-js hands over Buffers, whose slice() is a view: still copied.
+    req.rawInputContents[0] = Buffer.from(big.buffer, 1, 16);
     expect(Array.from(decodeInputs(req, 'm', signature, limits)[0]?.data as Float32Array)).toEqual([1, 2, 3, 4]);
+    req.rawInputContents[0] = big.subarray(20, 36);
+    const aligned = decodeInputs(req, 'm', signature, limits)[0]?.data as Float32Array;
+    expect(Array.from(aligned)).toEqual([1, 2, 3, 4]);
+    expect([aligned.buffer, aligned.byteOffset]).toEqual([big.buffer, 20]);
   });
 
   it('names an unknown input, a duplicate and a missing one', () => {

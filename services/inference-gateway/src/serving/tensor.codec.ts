@@ -22,22 +22,23 @@ interface Dtype {
   readonly field: ContentsField;
   /** Inclusive range of values the narrow integer types accept from their 32-bit contents field. */
   readonly range?: readonly [number, number];
-  readonly alloc: (buffer: ArrayBuffer) => TensorData;
+  /** A typed view of `length` elements at `byteOffset` (aligned to the element size). */
+  readonly alloc: (buffer: ArrayBuffer, byteOffset: number, length: number) => TensorData;
 }
 
 /** OIP datatypes the gateway serves, with their onnxruntime type, element size and typed-contents field. */
 export const DTYPES = {
-  BOOL: { ort: 'bool', bytes: 1, field: 'boolContents', alloc: (b) => new Uint8Array(b) },
-  INT8: { ort: 'int8', bytes: 1, field: 'intContents', range: [-128, 127], alloc: (b) => new Int8Array(b) },
-  INT16: { ort: 'int16', bytes: 2, field: 'intContents', range: [-32768, 32767], alloc: (b) => new Int16Array(b) },
-  INT32: { ort: 'int32', bytes: 4, field: 'intContents', alloc: (b) => new Int32Array(b) },
-  INT64: { ort: 'int64', bytes: 8, field: 'int64Contents', alloc: (b) => new BigInt64Array(b) },
-  UINT8: { ort: 'uint8', bytes: 1, field: 'uintContents', range: [0, 255], alloc: (b) => new Uint8Array(b) },
-  UINT16: { ort: 'uint16', bytes: 2, field: 'uintContents', range: [0, 65535], alloc: (b) => new Uint16Array(b) },
-  UINT32: { ort: 'uint32', bytes: 4, field: 'uintContents', alloc: (b) => new Uint32Array(b) },
-  UINT64: { ort: 'uint64', bytes: 8, field: 'uint64Contents', alloc: (b) => new BigUint64Array(b) },
-  FP32: { ort: 'float32', bytes: 4, field: 'fp32Contents', alloc: (b) => new Float32Array(b) },
-  FP64: { ort: 'float64', bytes: 8, field: 'fp64Contents', alloc: (b) => new Float64Array(b) },
+  BOOL: { ort: 'bool', bytes: 1, field: 'boolContents', alloc: (b, o, n) => new Uint8Array(b, o, n) },
+  INT8: { ort: 'int8', bytes: 1, field: 'intContents', range: [-128, 127], alloc: (b, o, n) => new Int8Array(b, o, n) },
+  INT16: { ort: 'int16', bytes: 2, field: 'intContents', range: [-32768, 32767], alloc: (b, o, n) => new Int16Array(b, o, n) },
+  INT32: { ort: 'int32', bytes: 4, field: 'intContents', alloc: (b, o, n) => new Int32Array(b, o, n) },
+  INT64: { ort: 'int64', bytes: 8, field: 'int64Contents', alloc: (b, o, n) => new BigInt64Array(b, o, n) },
+  UINT8: { ort: 'uint8', bytes: 1, field: 'uintContents', range: [0, 255], alloc: (b, o, n) => new Uint8Array(b, o, n) },
+  UINT16: { ort: 'uint16', bytes: 2, field: 'uintContents', range: [0, 65535], alloc: (b, o, n) => new Uint16Array(b, o, n) },
+  UINT32: { ort: 'uint32', bytes: 4, field: 'uintContents', alloc: (b, o, n) => new Uint32Array(b, o, n) },
+  UINT64: { ort: 'uint64', bytes: 8, field: 'uint64Contents', alloc: (b, o, n) => new BigUint64Array(b, o, n) },
+  FP32: { ort: 'float32', bytes: 4, field: 'fp32Contents', alloc: (b, o, n) => new Float32Array(b, o, n) },
+  FP64: { ort: 'float64', bytes: 8, field: 'fp64Contents', alloc: (b, o, n) => new Float64Array(b, o, n) },
 } as const satisfies Record<string, Dtype>;
 
 export type Datatype = keyof typeof DTYPES;
@@ -120,8 +121,10 @@ function tooLarge(field: string, what: string, limit: number): GrpcError {
 /**
  * Turns the input tensors of an infer request into typed arrays for the model, checking each against
  * the model's signature. Every problem is an INVALID_ARGUMENT naming the field and the rule; nothing
- * is allocated before the sizes are known to be within the limit. Raw contents are copied out of the
- * request's buffers (grpc-js hands out views of its receive buffer).
+ * is allocated before the sizes are known to be within the limit. Raw contents stay where they are: the
+ * tensors are views of the request's bytes (grpc-js hands out views of its receive buffer, which nothing
+ * reuses), copied only when misaligned for the element type. The worker pool copies them into a batch's
+ * buffer, or into one of their own before transferring them (tensor.batch transferable()).
  */
 export function decodeInputs(req: ModelInferRequest, model: string, signature: Signature, limits: DecodeLimits): Tensor[] {
   const raw = req.rawInputContents.length > 0;
@@ -182,9 +185,9 @@ export function decodeInputs(req: ModelInferRequest, model: string, signature: S
           `input "${spec.name}" has ${bytes.byteLength} bytes; shape ${describeShape(dims)} x ${spec.datatype} (${dtype.bytes} bytes each) needs ${need}`,
         );
       }
-      const copy = new Uint8Array(need);
-      copy.set(bytes);
-      return { name: spec.name, datatype: spec.datatype, shape: dims, data: dtype.alloc(copy.buffer) };
+      // new Uint8Array(view) copies; slice() would not when grpc-js' bytes are a Buffer (Buffer#slice is a view).
+      const src = bytes.byteOffset % dtype.bytes === 0 ? bytes : new Uint8Array(bytes);
+      return { name: spec.name, datatype: spec.datatype, shape: dims, data: dtype.alloc(src.buffer as ArrayBuffer, src.byteOffset, elements) };
     }
     const contents = input?.contents;
     const values = contents === undefined ? [] : contents[dtype.field];

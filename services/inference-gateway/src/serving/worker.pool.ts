@@ -1,7 +1,7 @@
 import { Worker } from 'node:worker_threads';
 import { GrpcError, Status } from '@aio/grpc';
 import type { Logger } from '@aio/telemetry';
-import { concatRequests, splitRows } from './tensor.batch.js';
+import { concatRequests, splitRows, transferable } from './tensor.batch.js';
 import type { FromWorker, RunOutcome, ToWorker, WireMeta, WireTensor } from './worker.messages.js';
 
 // Under vitest the sources run as TypeScript (Node strips the worker's types); built, dist/ has .js.
@@ -209,7 +209,7 @@ export class WorkerPool {
     );
   }
 
-  /** Queues one inference; the feeds' buffers are transferred to the worker. */
+  /** Queues one inference; the feeds are copied into the batch (or a buffer of their own) for the worker, never changed. */
   run(key: string, feeds: WireTensor[], outputs: string[], options: RunOptions = {}): Promise<RunResult> {
     if (this.closing) return Promise.reject(new GrpcError(Status.UNAVAILABLE, 'the gateway is shutting down; retry on another instance'));
     if (!this.models.has(key)) return Promise.reject(new GrpcError(Status.UNAVAILABLE, `${key} is not loaded`));
@@ -398,8 +398,9 @@ export class WorkerPool {
       },
     });
     try {
-      // One buffer per input crosses to the worker, whatever the batch's size (structured clone costs per object).
-      const feeds = jobs.length === 1 ? (jobs[0] as Job).feeds : concatRequests(jobs.map((j) => j.feeds));
+      // One buffer per input crosses to the worker, whatever the batch's size (structured clone costs per
+      // object), transferred: the batch's own, or a request's own copy when it runs alone.
+      const feeds = jobs.length === 1 ? transferable((jobs[0] as Job).feeds) : concatRequests(jobs.map((j) => j.feeds));
       const rows = jobs.map((j) => j.rows);
       slot.worker.postMessage({ kind: 'run', id, key, feeds, rows, outputs } satisfies ToWorker, feeds.map((f) => f.data.buffer as ArrayBuffer));
     } catch (err) {
