@@ -27,7 +27,7 @@ import {
   type sendUnaryData,
 } from '@grpc/grpc-js';
 import { context, propagation, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type Span } from '@opentelemetry/api';
-import { bearerFrom, type Principal } from '@aio/auth';
+import { bearerFrom, type AuthorizationHeader, type Principal } from '@aio/auth';
 import { permission as permissionOption } from '@aio/proto/aio/auth/v1/options';
 import type {
   BidiStreamingImpl,
@@ -333,40 +333,11 @@ class AioGrpcServer implements GrpcServer {
     );
   }
 
-  /**
-   * The caller allowed to make this call (undefined for public methods and without auth): synchronous
-   * when the verifier remembers the token, a promise when it must check the signature. Throws (or
-   * rejects with) UNAUTHENTICATED, UNAVAILABLE (identity provider unreachable) or PERMISSION_DENIED.
-   */
+  /** The caller allowed to make this call; undefined for public methods and without auth (authorizeBearer). */
   private principalFor(route: Route, metadata: Metadata): Principal | undefined | Promise<Principal> {
     const auth = this.options.auth;
     if (auth === 'disabled' || route.isPublic) return undefined;
-    let token: string;
-    try {
-      token = bearerFrom(metadata.get('authorization'));
-    } catch (error) {
-      throw authFailure(error);
-    }
-    const known = auth.verifier.cached?.(token);
-    if (known !== undefined) return this.permit(auth, route, known);
-    return auth.verifier.verify(token).then(
-      (principal) => this.permit(auth, route, principal),
-      (error: unknown) => {
-        throw authFailure(error);
-      },
-    );
-  }
-
-  private permit(auth: ServerAuth, route: Route, principal: Principal): Principal {
-    const permission = route.permission ?? '';
-    if (!auth.authorize(principal, permission)) {
-      throw new GrpcError(
-        Status.PERMISSION_DENIED,
-        `"${principal.subject}" (roles: ${principal.roles.join(', ') || 'none'}) lacks permission "${permission}" ` +
-          `for ${route.method.parent.typeName}/${route.method.name}`,
-      );
-    }
-    return principal;
+    return authorizeBearer(auth, metadata.get('authorization'), route.permission ?? '', `${route.method.parent.typeName}/${route.method.name}`);
   }
 
   private toGrpcError(thrown: unknown, cancelled: GrpcError | undefined, span: Span, service: string, method: string): GrpcError {
@@ -436,6 +407,35 @@ async function writeAll<O extends DescMessage>(
 function toDeadline(deadline: Date | number): Date | undefined {
   const ms = deadline instanceof Date ? deadline.getTime() : deadline;
   return Number.isFinite(ms) ? new Date(ms) : undefined;
+}
+
+/**
+ * The principal a bearer `authorization` header authenticates, checked against `permission` (what it
+ * guards is named as `target` in the refusal) — for gRPC calls and REST routes alike. Synchronous when
+ * the verifier remembers the token, a promise when it must check the signature. Throws (or rejects
+ * with) a GrpcError: UNAUTHENTICATED, UNAVAILABLE (identity provider unreachable), PERMISSION_DENIED.
+ */
+export function authorizeBearer(auth: ServerAuth, header: AuthorizationHeader, permission: string, target: string): Principal | Promise<Principal> {
+  const permit = (principal: Principal): Principal => {
+    if (!auth.authorize(principal, permission)) {
+      throw new GrpcError(
+        Status.PERMISSION_DENIED,
+        `"${principal.subject}" (roles: ${principal.roles.join(', ') || 'none'}) lacks permission "${permission}" for ${target}`,
+      );
+    }
+    return principal;
+  };
+  let token: string;
+  try {
+    token = bearerFrom(header);
+  } catch (error) {
+    throw authFailure(error);
+  }
+  const known = auth.verifier.cached?.(token);
+  if (known !== undefined) return permit(known);
+  return auth.verifier.verify(token).then(permit, (error: unknown) => {
+    throw authFailure(error);
+  });
 }
 
 /** An AuthError as the status a caller sees; anything else unchanged. */

@@ -30,6 +30,7 @@ export {
   statusName,
 } from './grpc.error.js';
 export {
+  authorizeBearer,
   createGrpcServer,
   DEFAULT_MAX_MESSAGE_BYTES,
   type GrpcServer,

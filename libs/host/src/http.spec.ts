@@ -114,7 +114,7 @@ describe.each([
     expect(forged.status).toBe(401);
     const producer = await call({ authorization: `Bearer ${await token(['producer'])}` });
     expect(producer.status).toBe(403);
-    expect(((await producer.json()) as { error: string }).error).toMatch(/lacks permission models:read/);
+    expect(((await producer.json()) as { error: string }).error).toMatch(/lacks permission "models:read" for (GET|POST) \/v1\//);
     const viewer = await call({ authorization: `Bearer ${await token(['viewer'])}` });
     expect(viewer.status).toBe(200);
     expect(await viewer.json()).toEqual(prefix === '/v1' ? { subject: 'sam' } : { name: 'm1', body: { x: 1 } });

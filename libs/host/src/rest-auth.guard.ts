@@ -1,5 +1,4 @@
-import { bearerFrom, type Principal } from '@aio/auth';
-import { GrpcError, Status, type ServerAuth } from '@aio/grpc';
+import { authorizeBearer, type ServerAuth } from '@aio/grpc';
 import { SetMetadata, type CanActivate, type ExecutionContext } from '@nestjs/common';
 import type { Reflector } from '@nestjs/core';
 import type { FastifyRequest } from 'fastify';
@@ -10,29 +9,20 @@ const PERMISSION = 'aio:permission';
 export const Permission = (permission: string): MethodDecorator & ClassDecorator => SetMetadata(PERMISSION, permission);
 
 /**
- * Checks a REST request's bearer token against `permission` with the same verifier and role table as
- * gRPC, and keeps the principal on the request. Failures are the GrpcErrors that sendHttpError turns into
- * 401/403 `{ error }` bodies. Synchronous when the verifier remembers the token (the usual case), a
- * promise when it must check the signature.
+ * Checks a REST request's bearer token against `permission` with the same verifier, role table and
+ * refusals as gRPC (authorizeBearer), and keeps the principal on the request. Failures are the GrpcErrors
+ * that sendHttpError turns into 401/403/503 `{ error }` bodies. Synchronous when the verifier remembers the
+ * token (the usual case), a promise when it must check the signature.
  */
 export function authorizeRest(auth: ServerAuth, request: FastifyRequest & { principal?: unknown }, permission: string): void | Promise<void> {
-  const permit = (principal: Principal): void => {
-    if (!auth.authorize(principal, permission)) {
-      throw new GrpcError(Status.PERMISSION_DENIED, `${principal.subject} lacks permission ${permission}`);
-    }
+  const target = `${request.method} ${request.routeOptions.url ?? request.url}`;
+  const principal = authorizeBearer(auth, request.headers.authorization, permission, target);
+  if (!(principal instanceof Promise)) {
     request.principal = principal;
-  };
-  const unauthenticated = (err: unknown): GrpcError => new GrpcError(Status.UNAUTHENTICATED, `${err instanceof Error ? err.message : String(err)}`);
-  let token: string;
-  try {
-    token = bearerFrom(request.headers.authorization);
-  } catch (err) {
-    throw unauthenticated(err);
+    return;
   }
-  const known = auth.verifier.cached?.(token);
-  if (known !== undefined) return permit(known);
-  return auth.verifier.verify(token).then(permit, (err: unknown) => {
-    throw unauthenticated(err);
+  return principal.then((p) => {
+    request.principal = p;
   });
 }
 
