@@ -65,29 +65,35 @@ export const mlpGrpc: Benchmark = {
 /** Where a gateway request's time goes, from CPU profiles of the gateway under this load (see docs/benchmarks.md). */
 const PROFILE: Record<'grpc' | 'rest', string> = {
   grpc:
-    'Profiled with `node e2e/bench/profile.ts --transport grpc` (the gateway as the mesh runs it, 64 in flight, 6,170 req/s while sampled): ' +
-    "the gateway's main thread was busy 53% of the time. Of the profile: node internals (HTTP/2 sessions, streams) 11.0%, V8 itself 7.9%, " +
-    'garbage collection 7.6%, grpc-js 4.6%, the gateway code 4.0% (validation, batching, answers), the @aio libs 3.3% (auth, gRPC wrapper), ' +
-    'socket writes 3.2%, protobuf 2.9%, kafkajs 2.7% (the inference log), OpenTelemetry 1.7%, postMessage to the workers 1.3%. ' +
-    '`profile.ts --heap` counts about 44 KB allocated on the main thread per request (node internals 28%, grpc-js 18%, the gateway 16%, ' +
-    "the @aio libs 10%, protobuf 6%). Per-thread CPU from /proc during this load: the gateway's main thread ~50% of a core, its inference " +
-    'worker ~6%, the load generator ~40% (plus ~13% of V8 helper threads), Kafka ~15% and the monitor ~10% (the inference log), and the ' +
-    'box as a whole ~27% idle (/proc/stat): neither the gateway nor the generator is CPU-bound. One socket read brings the gateway a wave ' +
-    'of requests and a wave of answers goes back together, so in a closed loop on one connection client and server mostly take turns; ' +
-    'four connections instead of one did not change the figure (5.7-6.0k vs 5.8k req/s), nor did batch sizes from 8 to 64 or a queue ' +
-    'delay of 0. At ~84 µs of main-thread CPU per request the main thread alone would allow ~12k req/s. What would close the gap: less ' +
-    'work and fewer allocations per call on the main thread (decode ModelInfer without materialising every field, answer from ' +
-    'preallocated buffers, no span object when the trace is not sampled; GC pauses are also the latency tail, see the soak), and on more ' +
-    'cores a second main thread (SO_REUSEPORT cluster) so transport work scales.',
+    'Profiled with `node e2e/bench/profile.ts --transport grpc` (the gateway as the mesh runs it, 64 in flight, 6,229 req/s while sampled): ' +
+    "the gateway's main thread was busy 49% of the time. Of the profile: node internals (HTTP/2 sessions, streams) 11.6%, garbage " +
+    'collection 8.0%, V8 itself 7.7%, grpc-js 5.1%, the gateway code 4.2% (validation, batching, answers), protobuf 2.8%, the @aio libs ' +
+    '2.4% (auth, gRPC wrapper), postMessage to the workers 1.4%, socket writes 0.9%, OpenTelemetry 0.8%, kafkajs 0.6% (the inference ' +
+    'log). `profile.ts --heap` counts ~37 KB allocated on the main thread per request, more than half of it in node internals and ' +
+    "grpc-js (the same for the bare server). Per-thread CPU from /proc: the gateway's main thread ~45% of a core, its V8 helper threads " +
+    '~16%, its inference workers ~4%, the load generator ~43% (+16% V8 helpers), Kafka ~5%, the monitor ~6%; the box ~26% idle. ' +
+    "The gateway's own statistics show why neither side is busy: at 64 in flight the average batch is 64 rows and a request spends " +
+    '~2 ms inside the gateway (0.5 ms queued, 0.3 ms in onnxruntime) of its ~7-9 ms round trip. The whole window arrives in one socket ' +
+    'read and goes back as one wave of answers, so generator and gateway take turns: ~4.4 ms of gateway main-thread work and ~4.2 ms of ' +
+    "generator work per cycle of 64. The bare server's turn is ~1.3 ms, which is the ratio. Batch sizes 8-64 (several worker messages " +
+    'per wave) did not change it. What this session removed (ratio 48% -> 64% at 64 in flight, 62% -> 74% at 128, full runs ' +
+    'a session apart): the inference log published every few records (~200 produce requests a second cost Kafka ~19% and the monitor ~15% of a ' +
+    'core and the gateway ~3%; now one batch per 200 ms, `AIO_INFERENCE_LOG_LINGER_MS`), the async layers, AbortController and span ' +
+    'attributes of every call (a remembered token is checked synchronously; the signal is made only when a handler reads it), error ' +
+    'strings built for every valid request, BigInt statistics, grpc-js channelz bookkeeping, a copy of every raw input (the batch copy ' +
+    'is the only one now). What would close the rest: a transport cheaper than grpc-js for the hot method (the bare ceiling is ' +
+    "grpc-js' own per-call cost), and more cores: the generator alone takes a core here.",
   rest:
-    'Profiled with `node e2e/bench/profile.ts --transport rest` (64 in flight, 11,143 req/s while sampled): the main thread was busy 81%. ' +
-    "Infer is served outside Nest's pipeline (a Fastify route with the same auth, span and errors), which gave +10-20% over the Nest " +
-    'route measured before it (Nest and its rxjs interceptor chain were 12.3% of the profile, now 0.5%). Of the profile: socket writes ' +
-    '17.4% (one write per answer per connection; on loopback the kernel delivers it inside the write), node internals 12.5%, the gateway ' +
-    'code 12.3% (JSON `data` to typed arrays and back included), Fastify and secure-json-parse 9% (JSON.parse of the body ~4%), V8 7.7%, ' +
-    'postMessage 4.6%, kafkajs 4.2%, protobuf 3.2%, GC 2.1%. The bare node:http server parses nothing and writes precomputed bytes. ' +
-    "What would close the gap: Triton's binary tensor extension so bodies carry bytes, not JSON numbers; answers serialised without the " +
-    'intermediate objects.',
+    'Profiled with `node e2e/bench/profile.ts --transport rest` (64 in flight, 18,557 req/s while sampled): the main thread was busy 80%, ' +
+    "so REST is bound by the gateway's main thread. Infer is served outside Nest's pipeline (a Fastify route with the same auth, span " +
+    'and errors). Of the profile: socket writes 15.6% (one write per answer per connection; on loopback the kernel delivers it inside ' +
+    'the write; the bare server pays the same), node internals 13.3%, the gateway code 11.8% (JSON `data` to typed arrays and back ' +
+    'included), Fastify and secure-json-parse ~12% (JSON.parse of the 64-number body alone 6.2%), V8 8.4%, postMessage 5.2% (batches ' +
+    'of ~4 requests: REST requests arrive one per socket read), the @aio libs 3.2%, protobuf 2.9%, GC 2.7%, OpenTelemetry 1.8%. The ' +
+    'bare node:http server parses nothing and writes precomputed bytes. This session took REST from 35% to 63% of it (the inference ' +
+    'log batching, a synchronous check of remembered tokens, a flat `data` array used as it is, typed arrays built without iterators). ' +
+    "What would close the rest: Triton's binary tensor extension so bodies carry bytes, not JSON numbers; the hot route on node:http " +
+    'without Fastify; answers serialised without the intermediate objects.',
 };
 
 /**
@@ -99,12 +105,18 @@ export function servingNotes(rows: readonly Row[], subject: string, transport: '
     const s = rows.find((r) => r.system === `${subject} (${n} in flight)`);
     return s === undefined ? '' : `${n} in flight at ${s.median} req/s means ${round((n / s.median) * 1000, 1)} ms per request on average`;
   }).filter(Boolean);
+  const baseline = transport === 'grpc' ? 'bare grpc-js' : 'bare node:http';
+  const bareP99 = IN_FLIGHT.map((n) => {
+    const b = rows.find((r) => r.system === `${baseline} (${n} in flight)`);
+    return b?.p99Ms === undefined ? '' : `${b.p99Ms} ms at ${n}`;
+  }).filter(Boolean);
+  const tail = bareP99.length === 0 ? '' : ` The ${baseline} server's own p99 in the same runs was ${bareP99.join(' and ')} in flight: the load generator's and the transport's tail on this box (their GC pauses included), which no server behind them can undercut.`;
   return (
     `Little's law: ${little.join('; ')}. A p99 of 10 ms with 64 requests always in flight needs at least 6,400 req/s, so on this ` +
-    'machine the latency target is a throughput target. Per request the gateway verifies the bearer token (cached after the first ' +
+    `machine the latency target is a throughput target.${tail} Per request the gateway verifies the bearer token (cached after the first ` +
     'check), decodes and validates the tensors, queues the rows for dynamic batching, hands the batch to a worker thread, runs ' +
     'onnxruntime once per batch, splits and encodes the answers and samples the request into the Kafka inference log (at most ' +
-    '`AIO_INFERENCE_LOG_MAX_PER_SECOND`, 200/s); the bare server does none of that, and all of it shares the two cores with the load ' +
+    '`AIO_INFERENCE_LOG_MAX_PER_SECOND`, 200/s, published in batches every 200 ms); the bare server does none of that, and all of it shares the two cores with the load ' +
     `generator and the other four services.\n\n${PROFILE[transport]}`
   );
 }

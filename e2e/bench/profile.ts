@@ -5,8 +5,10 @@
 // up (`npm run up`) and the MLP deployed (any mlp-* benchmark deploys it). Inference workers are separate
 // isolates: this is the main thread (transport, decoding, batching, answers), where the serving cost is.
 // --heap samples allocations instead (HeapProfiler, collected objects included): bytes allocated per request
-// by area and function, which is what sets how often the young generation is collected.
-//   node e2e/bench/profile.ts [--transport grpc|rest] [--in-flight 64] [--seconds 8] [--heap]
+// by area and function, which is what sets how often the young generation is collected. --heap --tenured
+// counts only what outlived a young-generation collection (collected by a full GC, or still alive): what
+// grows the old generation and so sets how often the long mark-compact pauses come.
+//   node e2e/bench/profile.ts [--transport grpc|rest] [--in-flight 64] [--seconds 8] [--heap [--tenured]]
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -86,6 +88,7 @@ const { values } = parseArgs({
     'in-flight': { type: 'string', default: '64' },
     seconds: { type: 'string', default: '8' },
     heap: { type: 'boolean', default: false },
+    tenured: { type: 'boolean', default: false },
   },
 });
 const transport = values.transport === 'rest' ? 'rest' : 'grpc';
@@ -110,8 +113,9 @@ try {
   let stats;
   if (heap) {
     await devtools.send('HeapProfiler.enable');
-    // Collected objects too: what matters for GC is everything allocated, not what is still alive.
-    await devtools.send('HeapProfiler.startSampling', { samplingInterval: 4096, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: true });
+    // Collected objects too: what matters for GC is everything allocated, not what is still alive (--tenured:
+    // only what a young-generation collection did not free).
+    await devtools.send('HeapProfiler.startSampling', { samplingInterval: 4096, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: !values.tenured });
     stats = await generator.run({ mode: 'closed', concurrency: inFlight, durationMs });
     const { profile } = await devtools.send<{ profile: unknown }>('HeapProfiler.stopSampling');
     await devtools.send('HeapProfiler.disable');
@@ -150,9 +154,10 @@ function cpuLines(summary: ProfileSummary, head: string): string[] {
 
 // A heap summary's "ms" are KiB (summariseHeapProfile).
 function heapLines(summary: ProfileSummary, head: string, requests: number): string[] {
+  const what = values.tenured ? 'allocated and tenured (outlived a young-generation GC)' : 'allocated';
   const perRequest = (kib: number): string => `${((kib * 1024) / Math.max(1, requests)).toFixed(0).padStart(6)} B/req`;
   return [
-    `${head}; ${(summary.totalMs / 1024).toFixed(0)} MiB allocated on the main thread, ${perRequest(summary.totalMs).trim()}`,
+    `${head}; ${(summary.totalMs / 1024).toFixed(0)} MiB ${what} on the main thread, ${perRequest(summary.totalMs).trim()}`,
     '',
     'allocated by area:',
     ...summary.areas.map((a) => `  ${a.pct.toFixed(1).padStart(5)}%  ${perRequest(a.ms)}  ${a.area}`),

@@ -99,21 +99,23 @@ export function soakErrorNotes(errors: Record<string, number>, rate: number): st
   if (errors['skipped_overload']) {
     parts.push(
       `skipped_overload (${errors['skipped_overload']}) is the load generator finding ${MAX_IN_FLIGHT} requests already in flight when the next was due ` +
-        `(at ${rate} req/s that is ${round((MAX_IN_FLIGHT / rate) * 1000)} ms of latency): the gateway refused nothing, it stalled.`,
+        `(at ${rate} req/s that is ${round((MAX_IN_FLIGHT / rate) * 1000)} ms of latency): the gateway refused nothing, it stalled. The cap is ` +
+        'fixed, so the higher the mlp-grpc peak (and with it the soak rate), the shorter the stall it absorbs.',
     );
   }
   parts.push(
     'Where the stalls come from: every main-thread task over 30 ms in a CPU profile (`node e2e/bench/profile.ts --seconds 15`) was ' +
-      "garbage collection, and the gateway run with `--trace-gc` at this rate shows which: a scavenge every 150-270 ms (~40 MB of young " +
-      'objects, 5-30 ms each) with the old generation growing 7-10 MB per scavenge, and a mark-compact every 5-10 s that takes 50-70 ms ' +
-      '(once 240 ms) because the concurrent marker gets little CPU on 2 busy cores. Objects alive at any instant are only ~1 MB (a sampled ' +
-      'heap profile mid-load), so what grows the old generation is short-lived objects tenured early, not a leak (RSS stays flat). One ' +
-      'such pause piles ~300 requests into the open loop, which the ~30% headroom drains in a few hundred ms; two close together reach the ' +
-      'in-flight cap. Tried and not kept: a larger young generation (`--max-semi-space-size=64`: same pauses) and ' +
-      '`--no-allocation-site-pretenuring` (fewer mark-compacts, but one of 240 ms). What would close it: fewer allocations per request ' +
-      '(~44 KB on the main thread now, `profile.ts --heap`), and headroom: 70% of a closed-loop peak measured with the generator on the same ' +
-      '2 cores leaves little. Since a 200 µs batch queue delay no longer waits 1-2 ms on a timer, fewer requests are in flight at ' +
-      'this rate: a 90 s quick soak afterwards skipped 36 requests in one burst, with the loop-delay p99 at 9-14 ms.',
+      'garbage collection. The gateway run with `--trace-gc` at this rate (4,900 req/s): a scavenge every ~190 ms (~43 MB of young ' +
+      'objects, 5-10 ms each), the old generation growing 5-8 MB per scavenge (~35 MB/s), and so a mark-compact every ~5 s with a ' +
+      '46-80 ms pause (18 in 90 s); with 30% headroom one such pause piles up ~300 requests and takes a few hundred ms to drain, which is ' +
+      "the window's p90/p99. What grows the old generation is per-call objects outliving a young collection: `profile.ts --heap --tenured` " +
+      'counts ~8.4 KB per request of them, almost all grpc-js and node:http2 call objects (BaseServerInterceptingCall, the call stream, ' +
+      'the response headers), i.e. the transport, not the gateway code; only ~1 MB is alive at any instant, so it is not a leak (RSS stays ' +
+      'flat). Tried and not kept: `--no-allocation-site-pretenuring` (half the mark-compacts, but one pause of 281 ms) and a larger young ' +
+      'generation (`--max-semi-space-size=64`, same pauses). The skipped requests come from windows where such a pause meets a slow ' +
+      'moment of the shared box (the same mlp-grpc configuration measures 6.2k-9.7k req/s from one run to the next): 70% of a median ' +
+      'peak is then briefly 100% of what the box gives. What would close it: fewer per-call transport objects (a leaner transport for ' +
+      'ModelInfer than grpc-js), and headroom: the generator shares the two cores.',
   );
   parts.push(
     'With the default queue (`AIO_INFER_QUEUE_LIMIT`, 256 requests, about 70 ms of arrivals at this rate) a quick 30 s soak shed 139 ' +
