@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { PublishItem } from '@aio/events';
 import { InferenceRecordSchema, type InferenceRecord } from '@aio/proto/aio/gateway/v1/inference_log';
 import { RateLimiter, type Logger } from '@aio/telemetry';
@@ -148,15 +149,14 @@ export class InferenceLog {
   private linger(): Promise<void> {
     const { lingerMs, batchSize } = this.options;
     if (lingerMs <= 0 || this.closed || this.queue.length >= batchSize) return new Promise<void>((resolve) => setImmediate(resolve));
-    return new Promise<void>((resolve) => {
-      const done = (): void => {
-        clearTimeout(timer);
+    // Node's cancellable sleep: wake() aborts it (an aborted sleep rejects; either way the linger is over).
+    const early = new AbortController();
+    this.wake = () => early.abort();
+    return sleep(lingerMs, undefined, { signal: early.signal })
+      .catch(() => undefined)
+      .finally(() => {
         this.wake = undefined;
-        resolve();
-      };
-      const timer = setTimeout(done, lingerMs);
-      this.wake = done;
-    });
+      });
   }
 }
 
