@@ -36,7 +36,9 @@ const VERIFIED_TTL_MS = 60_000;
 export class TokenVerifier {
   /** token -> principal and until when it may be answered from here (never past exp + tolerance). */
   private readonly verified = new Map<string, { principal: Principal; until: number }>();
-  private last: [string, { principal: Principal; until: number }] | undefined;
+  /** The token cached() answered last and its entry (compared before hashing the token for the map). */
+  private lastToken: string | undefined;
+  private lastHit: { principal: Principal; until: number } | undefined;
 
   private constructor(
     private readonly key: Key,
@@ -92,14 +94,16 @@ export class TokenVerifier {
    */
   cached(token: string): Principal | undefined {
     // Most calls repeat the previous call's token: comparing it is cheaper than hashing it for the map.
-    const hit = this.last !== undefined && this.last[0] === token ? this.last[1] : this.verified.get(token);
+    const hit = token === this.lastToken ? this.lastHit : this.verified.get(token);
     if (hit === undefined) return undefined;
     if (Date.now() < hit.until) {
-      this.last = [token, hit];
+      this.lastToken = token;
+      this.lastHit = hit;
       return hit.principal;
     }
     this.verified.delete(token);
-    this.last = undefined;
+    this.lastToken = undefined;
+    this.lastHit = undefined;
     return undefined;
   }
 

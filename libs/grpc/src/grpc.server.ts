@@ -111,6 +111,8 @@ const SERVER_FAULTS: ReadonlySet<Status> = new Set([
 
 interface Route {
   readonly method: DescMethod;
+  /** "package.Service/Method": the span name and what a refusal names, built once per method. */
+  readonly fullName: string;
   readonly permission: string | undefined;
   readonly isPublic: boolean;
 }
@@ -228,7 +230,7 @@ class AioGrpcServer implements GrpcServer {
           'pass { defaultPermission } or { permissions } when adding the service, or list it in publicMethods',
       );
     }
-    return { method, permission, isPublic };
+    return { method, fullName: `${method.parent.typeName}/${method.name}`, permission, isPublic };
   }
 
   private handler(route: Route, impl: (...args: never[]) => unknown): UntypedHandleCall {
@@ -283,7 +285,7 @@ class AioGrpcServer implements GrpcServer {
     const service = route.method.parent.typeName;
     const methodName = route.method.name;
     const parent = propagation.extract(ROOT_CONTEXT, call.metadata, metadataGetter);
-    const span = this.tracer.startSpan(`${service}/${methodName}`, { kind: SpanKind.SERVER }, parent);
+    const span = this.tracer.startSpan(route.fullName, { kind: SpanKind.SERVER }, parent);
     // Only on spans that are kept: attributes given at start are copied and checked for every span, sampled or not.
     if (span.isRecording()) span.setAttributes({ 'rpc.system': 'grpc', 'rpc.service': service, 'rpc.method': methodName });
     const live = new ServerCall(service, methodName, call, toDeadline(call.getDeadline()));
@@ -337,7 +339,7 @@ class AioGrpcServer implements GrpcServer {
   private principalFor(route: Route, metadata: Metadata): Principal | undefined | Promise<Principal> {
     const auth = this.options.auth;
     if (auth === 'disabled' || route.isPublic) return undefined;
-    return authorizeBearer(auth, metadata.get('authorization'), route.permission ?? '', `${route.method.parent.typeName}/${route.method.name}`);
+    return authorizeBearer(auth, metadata.get('authorization'), route.permission ?? '', route.fullName);
   }
 
   private toGrpcError(thrown: unknown, cancelled: GrpcError | undefined, span: Span, service: string, method: string): GrpcError {

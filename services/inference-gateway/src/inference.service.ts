@@ -207,7 +207,7 @@ export class InferenceService implements OnModuleInit, BeforeApplicationShutdown
       if (sampled) sampled = this.log.admit(tensors.reduce((n, t) => n + t.data.byteLength, 0));
       if (sampled) inputs = tensors.map((t) => logged(t, true));
       const shadows = this.models.acquireShadows(req.modelName);
-      const shadowFeeds = shadows.length === 0 ? [] : shadows.map(() => tensors.map((t) => toWire({ ...t, data: t.data.slice() })));
+      const shadowFeeds = shadows.map(() => tensors.map((t) => toWire({ ...t, data: t.data.slice() })));
       const decodedAt = process.hrtime.bigint();
       const result = await this.models.run(lease, tensors.map(toWire), names, call);
       const ranAt = process.hrtime.bigint();

@@ -161,7 +161,7 @@ export class ModelManager {
   /** A lease on each READY shadow version of the model (for the copies of a request). */
   acquireShadows(name: string): Lease[] {
     const model = this.models.get(name);
-    if (model === undefined || model.shadows.length === 0) return [];
+    if (model === undefined) return [];
     return model.shadows.flatMap((s) => {
       const v = model.versions.get(s);
       return v?.state === 'READY' && !model.routes.some((r) => r.version === s) ? [this.lease(v, 'primary')] : [];

@@ -421,10 +421,12 @@ export class WorkerPool {
     }
     this.crashes = 0;
     const batchRows = run.jobs.reduce((n, j) => n + j.rows, 0);
-    const batched = 'batch' in reply.ran;
+    const ran = reply.ran;
+    const batched = 'batch' in ran;
     // A batch's outputs are split back by rows as views: each request's answer shares the batch's buffer.
-    const outcomes: (RunOutcome | undefined)[] =
-      'batch' in reply.ran ? (splitRows(reply.ran.batch, run.jobs.map((j) => j.rows))?.map((outputs) => ({ ok: true as const, outputs })) ?? []) : reply.ran.results;
+    const outcomes: (RunOutcome | undefined)[] = batched
+      ? (splitRows(ran.batch, run.jobs.map((j) => j.rows))?.map((outputs) => ({ ok: true as const, outputs })) ?? [])
+      : ran.results;
     run.jobs.forEach((job, i) => {
       const outcome = outcomes[i];
       if (outcome === undefined) return this.settle(job, new GrpcError(Status.INTERNAL, 'the inference worker answered fewer requests than it ran'));
