@@ -1,5 +1,3 @@
-import { once } from 'node:events';
-import type { Readable, Writable } from 'node:stream';
 import {
   create,
   fromBinary,
@@ -12,21 +10,8 @@ import {
   type MessageInitShape,
   type MessageShape,
 } from '@bufbuild/protobuf';
-import {
-  Server,
-  ServerCredentials,
-  type ChannelOptions,
-  type Deadline,
-  type Metadata,
-  type ServerDuplexStream,
-  type ServerReadableStream,
-  type ServerUnaryCall,
-  type ServerWritableStream,
-  type UntypedHandleCall,
-  type UntypedServiceImplementation,
-  type sendUnaryData,
-} from '@grpc/grpc-js';
-import { context, propagation, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type Span } from '@opentelemetry/api';
+import type { Metadata } from '@grpc/grpc-js';
+import { context, defaultTextMapGetter, propagation, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type Span } from '@opentelemetry/api';
 import { bearerFrom, type AuthorizationHeader, type Principal } from '@aio/auth';
 import { permission as permissionOption } from '@aio/proto/aio/auth/v1/options';
 import type {
@@ -38,9 +23,9 @@ import type {
   UnaryImpl,
 } from './call.context.js';
 import { GrpcError, Status, statusName } from './grpc.error.js';
+import { GrpcTransport, type CancelListener, type ServerTls, type TransportRoute, type WireCall } from './grpc.transport.js';
 import { Health, HealthStatuses } from './health.service.js';
-import { asBuffer, rawServiceDefinition } from './service.definition.js';
-import { metadataGetter } from './trace.metadata.js';
+import { methodPath } from './service.definition.js';
 
 /** Verifies a bearer token; `TokenVerifier` from @aio/auth fits. Throw an error named "AuthError" to reject. */
 export interface TokenVerifierLike {
@@ -60,10 +45,13 @@ export interface GrpcServerOptions {
   auth: ServerAuth | 'disabled';
   /** Largest message received or sent, in bytes. Default 64 MiB (inference payloads). */
   maxMessageBytes?: number;
-  /** Default insecure (plaintext); pass ServerCredentials.createSsl(...) for TLS/mTLS. */
-  credentials?: ServerCredentials;
-  /** Extra grpc-js channel options; they override the defaults set here. */
-  channelOptions?: ChannelOptions;
+  /** Default plaintext; key and certificate for TLS, plus a CA and requireClientCert for mutual TLS. */
+  tls?: ServerTls;
+  /**
+   * Ping every connection this often so dead peers (pulled cable, killed pod) are noticed; one that
+   * does not answer within 20 s is closed. Default 60 s; 0 turns it off.
+   */
+  keepaliveMs?: number;
   /**
    * Called with every error a handler threw that was not a GrpcError (the caller only sees
    * INTERNAL). Default: console.error with the method and stack. The error is also recorded on the
@@ -117,21 +105,12 @@ interface Route {
   readonly isPublic: boolean;
 }
 
-// What serve() needs from any of grpc-js' four call objects.
-interface AnyCall {
-  readonly metadata: Metadata;
-  getPeer(): string;
-  getDeadline(): Deadline;
-  once(event: 'cancelled', listener: () => void): unknown;
-  removeListener(event: 'cancelled', listener: () => void): unknown;
-}
-
 export function createGrpcServer(options: GrpcServerOptions): GrpcServer {
   return new AioGrpcServer(options);
 }
 
 class AioGrpcServer implements GrpcServer {
-  private readonly server: Server;
+  private readonly transport: GrpcTransport;
   private readonly health = new HealthStatuses();
   private readonly calls = new Set<ServerCall>();
   private readonly tracer = trace.getTracer('@aio/grpc');
@@ -139,16 +118,11 @@ class AioGrpcServer implements GrpcServer {
   private started = false;
 
   constructor(private readonly options: GrpcServerOptions) {
-    const maxBytes = options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
-    this.server = new Server({
-      'grpc.max_receive_message_length': maxBytes,
-      'grpc.max_send_message_length': maxBytes,
-      // Ping idle clients so dead peers (pulled cable, killed pod) are noticed in about a minute.
-      'grpc.keepalive_time_ms': 60_000,
-      'grpc.keepalive_timeout_ms': 20_000,
-      // grpc-js tracks every call for channelz unless told not to; nothing here serves channelz.
-      'grpc.enable_channelz': 0,
-      ...options.channelOptions,
+    this.transport = new GrpcTransport({
+      maxMessageBytes: options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES,
+      keepaliveMs: options.keepaliveMs ?? 60_000,
+      keepaliveTimeoutMs: 20_000,
+      ...(options.tls === undefined ? {} : { tls: options.tls }),
     });
     this.onInternalError =
       options.onInternalError ??
@@ -165,7 +139,7 @@ class AioGrpcServer implements GrpcServer {
 
   add<S extends DescService>(service: S, implementation: ServiceImpl<S>, options: ServiceOptions = {}): this {
     if (this.started) throw new Error(`add(${service.typeName}) after start(): register every service first`);
-    const handlers: UntypedServiceImplementation = {};
+    const routes: [string, TransportRoute][] = [];
     const impls = implementation as Record<string, unknown>;
     for (const method of service.methods) {
       const impl = impls[method.localName];
@@ -173,9 +147,9 @@ class AioGrpcServer implements GrpcServer {
         throw new Error(`${service.typeName}: no implementation for ${method.name} (expected a function at "${method.localName}")`);
       }
       const route = this.route(method, options);
-      handlers[method.name] = this.handler(route, impl.bind(implementation) as (...args: never[]) => unknown);
+      routes.push([methodPath(method), this.handler(route, impl.bind(implementation) as (...args: never[]) => unknown)]);
     }
-    this.server.addService(rawServiceDefinition(service), handlers);
+    for (const [path, route] of routes) this.transport.route(path, route);
     this.health.set(service.typeName, true);
     return this;
   }
@@ -184,38 +158,30 @@ class AioGrpcServer implements GrpcServer {
     this.health.set(service, serving);
   }
 
-  start(host: string, port: number): Promise<number> {
-    const address = host.includes(':') && !host.startsWith('[') ? `[${host}]:${port}` : `${host}:${port}`;
-    return new Promise((resolve, reject) => {
-      this.server.bindAsync(address, this.options.credentials ?? ServerCredentials.createInsecure(), (error, bound) => {
-        if (error) {
-          reject(new Error(`gRPC server could not bind ${address}: ${error.message}`, { cause: error }));
-          return;
-        }
-        this.started = true;
-        resolve(bound);
-      });
-    });
+  async start(host: string, port: number): Promise<number> {
+    try {
+      const bound = await this.transport.listen(host, port);
+      this.started = true;
+      return bound;
+    } catch (error) {
+      const address = host.includes(':') && !host.startsWith('[') ? `[${host}]:${port}` : `${host}:${port}`;
+      throw new Error(`gRPC server could not bind ${address}: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+    }
   }
 
   async shutdown(graceMs = 10_000): Promise<void> {
     this.health.close();
-    await new Promise<void>((resolve) => {
-      let settled = false;
-      const settle = (): void => {
-        if (settled) return;
-        settled = true;
-        clearTimeout(timer);
-        resolve();
-      };
-      const timer = setTimeout(() => {
+    let timer: NodeJS.Timeout | undefined;
+    const forced = new Promise<void>((resolve) => {
+      timer = setTimeout(() => {
         const reason = new GrpcError(Status.UNAVAILABLE, 'the server is shutting down');
         for (const call of this.calls) call.cancel(reason);
-        this.server.forceShutdown();
-        settle();
+        this.transport.destroy();
+        resolve();
       }, graceMs);
-      this.server.tryShutdown(settle);
     });
+    await Promise.race([this.transport.drain(), forced]);
+    clearTimeout(timer);
   }
 
   private route(method: DescMethod, options: ServiceOptions): Route {
@@ -233,44 +199,56 @@ class AioGrpcServer implements GrpcServer {
     return { method, fullName: `${method.parent.typeName}/${method.name}`, permission, isPublic };
   }
 
-  private handler(route: Route, impl: (...args: never[]) => unknown): UntypedHandleCall {
+  private handler(route: Route, impl: (...args: never[]) => unknown): TransportRoute {
     const { method } = route;
     switch (method.methodKind) {
       case 'unary': {
         const fn = impl as unknown as UnaryImpl<DescMessage, DescMessage>;
-        return ((call: ServerUnaryCall<Buffer, Buffer>, callback: sendUnaryData<Buffer>) => {
-          this.serve(call, route, (ctx) => fn(decode(method.input, call.request), ctx).then((out) => encode(method.output, out))).then(
-            (bytes) => callback(null, bytes),
-            (error: GrpcError) => callback(error.toStatus()),
-          );
-        }) as UntypedHandleCall;
+        return {
+          requestStream: false,
+          handle: (call, request) => {
+            this.serve(call, route, (ctx) => fn(decode(method.input, request as Buffer), ctx).then((out) => encode(method.output, out))).then(
+              (bytes) => call.reply(bytes),
+              (error: GrpcError) => call.fail(error),
+            );
+          },
+        };
       }
       case 'server_streaming': {
         const fn = impl as unknown as ServerStreamingImpl<DescMessage, DescMessage>;
-        return ((call: ServerWritableStream<Buffer, Buffer>) => {
-          this.serve(call, route, (ctx) => writeAll(call, fn(decode(method.input, call.request), ctx), method.output, ctx.signal)).then(
-            () => call.end(),
-            (error: GrpcError) => call.emit('error', error),
-          );
-        }) as UntypedHandleCall;
+        return {
+          requestStream: false,
+          handle: (call, request) => {
+            this.serve(call, route, (ctx) => writeAll(call, fn(decode(method.input, request as Buffer), ctx), method.output, ctx.signal)).then(
+              () => call.end(),
+              (error: GrpcError) => call.fail(error),
+            );
+          },
+        };
       }
       case 'client_streaming': {
         const fn = impl as unknown as ClientStreamingImpl<DescMessage, DescMessage>;
-        return ((call: ServerReadableStream<Buffer, Buffer>, callback: sendUnaryData<Buffer>) => {
-          this.serve(call, route, (ctx) => fn(readAll(call, method.input, ctx.signal), ctx).then((out) => encode(method.output, out))).then(
-            (bytes) => callback(null, bytes),
-            (error: GrpcError) => callback(error.toStatus()),
-          );
-        }) as UntypedHandleCall;
+        return {
+          requestStream: true,
+          handle: (call) => {
+            this.serve(call, route, (ctx) => fn(readAll(call, method.input, ctx.signal), ctx).then((out) => encode(method.output, out))).then(
+              (bytes) => call.reply(bytes),
+              (error: GrpcError) => call.fail(error),
+            );
+          },
+        };
       }
       case 'bidi_streaming': {
         const fn = impl as unknown as BidiStreamingImpl<DescMessage, DescMessage>;
-        return ((call: ServerDuplexStream<Buffer, Buffer>) => {
-          this.serve(call, route, (ctx) => writeAll(call, fn(readAll(call, method.input, ctx.signal), ctx), method.output, ctx.signal)).then(
-            () => call.end(),
-            (error: GrpcError) => call.emit('error', error),
-          );
-        }) as UntypedHandleCall;
+        return {
+          requestStream: true,
+          handle: (call) => {
+            this.serve(call, route, (ctx) => writeAll(call, fn(readAll(call, method.input, ctx.signal), ctx), method.output, ctx.signal)).then(
+              () => call.end(),
+              (error: GrpcError) => call.fail(error),
+            );
+          },
+        };
       }
     }
   }
@@ -281,27 +259,17 @@ class AioGrpcServer implements GrpcServer {
    * without async/await: a small call's cost here is per-call objects (promises, closures, an
    * AbortController), so a cached token is checked synchronously and the signal is made on demand.
    */
-  private serve<T>(call: AnyCall, route: Route, body: (ctx: CallContext) => Promise<T>): Promise<T> {
+  private serve<T>(call: WireCall, route: Route, body: (ctx: CallContext) => Promise<T>): Promise<T> {
     const service = route.method.parent.typeName;
     const methodName = route.method.name;
-    const parent = propagation.extract(ROOT_CONTEXT, call.metadata, metadataGetter);
+    const parent = propagation.extract(ROOT_CONTEXT, call.headers, defaultTextMapGetter);
     const span = this.tracer.startSpan(route.fullName, { kind: SpanKind.SERVER }, parent);
     // Only on spans that are kept: attributes given at start are copied and checked for every span, sampled or not.
     if (span.isRecording()) span.setAttributes({ 'rpc.system': 'grpc', 'rpc.service': service, 'rpc.method': methodName });
-    const live = new ServerCall(service, methodName, call, toDeadline(call.getDeadline()));
+    const live = new ServerCall(service, methodName, call);
+    call.listener = live;
     this.calls.add(live);
-    const onCancelled = (): void => {
-      const deadline = live.deadline;
-      const expired = deadline !== undefined && Date.now() >= deadline.getTime();
-      live.cancel(
-        expired
-          ? new GrpcError(Status.DEADLINE_EXCEEDED, 'the call outlived its deadline')
-          : new GrpcError(Status.CANCELLED, 'the client cancelled the call'),
-      );
-    };
-    call.once('cancelled', onCancelled);
     const done = (): void => {
-      call.removeListener('cancelled', onCancelled);
       this.calls.delete(live);
     };
     let pending: Promise<T>;
@@ -312,7 +280,7 @@ class AioGrpcServer implements GrpcServer {
           live.principal = principal;
           return body(live);
         };
-        const principal = this.principalFor(route, call.metadata);
+        const principal = this.principalFor(route, call.headers.authorization);
         return principal instanceof Promise ? principal.then(start) : start(principal);
       });
     } catch (thrown) {
@@ -336,10 +304,10 @@ class AioGrpcServer implements GrpcServer {
   }
 
   /** The caller allowed to make this call; undefined for public methods and without auth (authorizeBearer). */
-  private principalFor(route: Route, metadata: Metadata): Principal | undefined | Promise<Principal> {
+  private principalFor(route: Route, header: AuthorizationHeader): Principal | undefined | Promise<Principal> {
     const auth = this.options.auth;
     if (auth === 'disabled' || route.isPublic) return undefined;
-    return authorizeBearer(auth, metadata.get('authorization'), route.permission ?? '', route.fullName);
+    return authorizeBearer(auth, header, route.permission ?? '', route.fullName);
   }
 
   private toGrpcError(thrown: unknown, cancelled: GrpcError | undefined, span: Span, service: string, method: string): GrpcError {
@@ -366,20 +334,22 @@ function decode<I extends DescMessage>(schema: I, bytes: Buffer): MessageShape<I
   }
 }
 
-function encode<O extends DescMessage>(schema: O, init: MessageInitShape<O>): Buffer {
-  return asBuffer(toBinary(schema, create(schema, init)));
+function encode<O extends DescMessage>(schema: O, init: MessageInitShape<O>): Uint8Array {
+  return toBinary(schema, create(schema, init));
 }
 
-/** Decodes a request stream; ends early (by destroying the stream) when the call is aborted. */
-async function* readAll<I extends DescMessage>(stream: Readable, schema: I, signal: AbortSignal): AsyncGenerator<MessageShape<I>> {
+/** Decodes a request stream; ends early (by resetting the stream) when the call is aborted. */
+async function* readAll<I extends DescMessage>(call: WireCall, schema: I, signal: AbortSignal): AsyncGenerator<MessageShape<I>> {
   const onAbort = (): void => {
-    stream.destroy();
+    call.stream.destroy();
   };
   signal.addEventListener('abort', onAbort, { once: true });
   try {
-    for await (const chunk of stream) {
-      yield decode(schema, chunk as Buffer);
+    for await (const message of call.messages()) {
+      yield decode(schema, message);
     }
+  } catch (error) {
+    if (!signal.aborted) throw error;
   } finally {
     signal.removeEventListener('abort', onAbort);
   }
@@ -388,27 +358,22 @@ async function* readAll<I extends DescMessage>(stream: Readable, schema: I, sign
 
 /** Encodes and writes a response stream with backpressure; stops when the call is aborted. */
 async function writeAll<O extends DescMessage>(
-  stream: Writable,
+  call: WireCall,
   source: AsyncIterable<MessageInitShape<O>>,
   schema: O,
   signal: AbortSignal,
 ): Promise<void> {
   for await (const item of source) {
     if (signal.aborted) break;
-    if (!stream.write(encode(schema, item))) {
+    if (!call.write(encode(schema, item))) {
       try {
-        await once(stream, 'drain', { signal });
+        await call.drained(signal);
       } catch {
         break;
       }
     }
   }
   if (signal.aborted) throw signal.reason;
-}
-
-function toDeadline(deadline: Date | number): Date | undefined {
-  const ms = deadline instanceof Date ? deadline.getTime() : deadline;
-  return Number.isFinite(ms) ? new Date(ms) : undefined;
 }
 
 /**
@@ -451,25 +416,27 @@ function authFailure(error: unknown): unknown {
  * One running call as its handler sees it (the CallContext) and as the server tracks it. Cancellation
  * is kept as a reason; an AbortSignal is only made when a handler reads `signal`.
  */
-class ServerCall implements CallContext {
+class ServerCall implements CallContext, CancelListener {
   principal: Principal | undefined = undefined;
   reason: GrpcError | undefined = undefined;
+  readonly deadline: Date | undefined;
   private controller: AbortController | undefined;
   private listeners: ((reason: GrpcError) => void)[] | undefined;
 
   constructor(
     readonly service: string,
     readonly method: string,
-    private readonly call: AnyCall,
-    readonly deadline: Date | undefined,
-  ) {}
+    private readonly call: WireCall,
+  ) {
+    this.deadline = call.deadline === undefined ? undefined : new Date(call.deadline);
+  }
 
   get metadata(): Metadata {
     return this.call.metadata;
   }
 
   get peer(): string {
-    return this.call.getPeer();
+    return this.call.peer;
   }
 
   get signal(): AbortSignal {
@@ -490,6 +457,15 @@ class ServerCall implements CallContext {
       const at = this.listeners?.indexOf(listener) ?? -1;
       if (at >= 0) this.listeners?.splice(at, 1);
     };
+  }
+
+  /** The transport saw the call end early. */
+  cancelled(code: Status.CANCELLED | Status.DEADLINE_EXCEEDED): void {
+    this.cancel(
+      code === Status.DEADLINE_EXCEEDED
+        ? new GrpcError(Status.DEADLINE_EXCEEDED, 'the call outlived its deadline')
+        : new GrpcError(Status.CANCELLED, 'the client cancelled the call'),
+    );
   }
 
   /** Ends the call early (first reason wins): aborts the signal if one was made, tells the listeners. */

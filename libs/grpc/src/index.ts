@@ -39,7 +39,8 @@ export {
   type ServiceOptions,
   type TokenVerifierLike,
 } from './grpc.server.js';
+export type { ServerTls } from './grpc.transport.js';
 export { HealthStatuses } from './health.service.js';
 export { metadataGetter, metadataSetter } from './trace.metadata.js';
-export { methodPath, rawServiceDefinition, serviceDefinition } from './service.definition.js';
+export { methodPath, serviceDefinition } from './service.definition.js';
 export { withUnimplemented } from './partial.impl.js';

@@ -39,26 +39,3 @@ export function serviceDefinition(service: DescService): ServiceDefinition {
   }
   return definition;
 }
-
-/**
- * The same definition with pass-through codecs: the server decodes and encodes inside its call
- * wrapper, so a malformed request becomes INVALID_ARGUMENT (grpc-js would answer INTERNAL) and an
- * unencodable response is logged like any other handler failure.
- */
-export function rawServiceDefinition(service: DescService): ServiceDefinition {
-  const definition: Record<string, MethodDefinition<Buffer, Buffer>> = {};
-  const pass = (bytes: Buffer): Buffer => bytes;
-  for (const method of service.methods) {
-    definition[method.name] = {
-      path: methodPath(method),
-      requestStream: isRequestStream(method),
-      responseStream: isResponseStream(method),
-      requestSerialize: pass,
-      requestDeserialize: pass,
-      responseSerialize: pass,
-      responseDeserialize: pass,
-      originalName: method.localName,
-    };
-  }
-  return definition;
-}

@@ -91,7 +91,7 @@ describe('decodeInputs', () => {
     const misaligned = decodeInputs(req, 'm', signature, limits)[0]?.data as Float32Array;
     expect(Array.from(misaligned)).toEqual([1, 2, 3, 4]);
     expect(misaligned.buffer).not.toBe(big.buffer);
-    // grpc-js hands over Buffers, whose slice() is a view: still copied.
+    // Received requests are Buffers, whose slice() is a view: still copied.
     req.rawInputContents[0] = Buffer.from(big.buffer, 1, 16);
     expect(Array.from(decodeInputs(req, 'm', signature, limits)[0]?.data as Float32Array)).toEqual([1, 2, 3, 4]);
     req.rawInputContents[0] = big.subarray(20, 36);

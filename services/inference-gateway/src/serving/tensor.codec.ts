@@ -122,8 +122,8 @@ function tooLarge(field: string, what: string, limit: number): GrpcError {
  * Turns the input tensors of an infer request into typed arrays for the model, checking each against
  * the model's signature. Every problem is an INVALID_ARGUMENT naming the field and the rule; nothing
  * is allocated before the sizes are known to be within the limit. Raw contents stay where they are: the
- * tensors are views of the request's bytes (grpc-js hands out views of its receive buffer, which nothing
- * reuses), copied only when misaligned for the element type. The worker pool copies them into a batch's
+ * tensors are views of the request's bytes (the @aio/grpc transport hands out views of what the socket
+ * read, which nothing reuses), copied only when misaligned for the element type. The worker pool copies them into a batch's
  * buffer, or into one of their own before transferring them (tensor.batch transferable()).
  */
 export function decodeInputs(req: ModelInferRequest, model: string, signature: Signature, limits: DecodeLimits): Tensor[] {
@@ -185,7 +185,7 @@ export function decodeInputs(req: ModelInferRequest, model: string, signature: S
           `input "${spec.name}" has ${bytes.byteLength} bytes; shape ${describeShape(dims)} x ${spec.datatype} (${dtype.bytes} bytes each) needs ${need}`,
         );
       }
-      // new Uint8Array(view) copies; slice() would not when grpc-js' bytes are a Buffer (Buffer#slice is a view).
+      // new Uint8Array(view) copies; slice() would not when the bytes are a Buffer, as received requests are (Buffer#slice is a view).
       const src = bytes.byteOffset % dtype.bytes === 0 ? bytes : new Uint8Array(bytes);
       return { name: spec.name, datatype: spec.datatype, shape: dims, data: dtype.alloc(src.buffer as ArrayBuffer, src.byteOffset, elements) };
     }

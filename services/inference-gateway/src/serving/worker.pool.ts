@@ -256,7 +256,7 @@ export class WorkerPool {
 
   /**
    * Pumps once the current I/O callbacks are done: every request that arrived in the same event-loop
-   * turn (grpc-js hands over all the requests of one socket read together) is queued by then, so they
+   * turn (the transport hands over all the requests of one socket read together) is queued by then, so they
    * can share a batch and a message to the worker instead of a message each. Costs no added latency.
    */
   private pumpSoon(): void {
