@@ -99,7 +99,9 @@ async function rawCall(port: number, headers: http2.OutgoingHttpHeaders, chunks:
         answer.status = Number(h[':status']);
         answer.headers = h;
       });
-      req.on('trailers', (t) => (answer.trailers = t));
+      req.on('trailers', (t: IncomingHttpHeaders) => {
+        answer.trailers = t;
+      });
       req.on('data', (c: Buffer) => body.push(c));
       req.on('end', () => resolve({ ...answer, body: Buffer.concat(body) }));
       req.on('error', reject);
