@@ -51,7 +51,8 @@ const ACCEPT_ENCODING = 'identity,gzip,deflate';
 const TIMEOUT = /^(\d{1,8})([HMSmun])$/;
 const MAX_TIMER_MS = 2 ** 31 - 1;
 const TIMEOUT_UNIT_MS: Readonly<Record<string, number>> = { H: 3_600_000, M: 60_000, S: 1000, m: 1, u: 0.001, n: 0.000001 };
-// Each stream carries its call, so the stream's listeners are shared functions, not closures per call.
+// Each stream carries its call, so the stream's listeners are shared functions, not closures per call
+// (and `on`, not `once`: each of these events comes once per stream, and once() wraps the listener).
 const CALL = Symbol('aio.grpc.call');
 type CallStream = ServerHttp2Stream & { [CALL]?: WireCall };
 
@@ -164,14 +165,14 @@ export class WireCall {
   start(route: TransportRoute): void {
     const stream = this.stream as CallStream;
     stream[CALL] = this;
-    stream.once('close', onClose);
+    stream.on('close', onClose);
     if (route.requestStream) {
       route.handle(this, undefined);
       return;
     }
     this.unaryRoute = route;
     stream.on('data', onData);
-    stream.once('end', onEnd);
+    stream.on('end', onEnd);
   }
 
   /** @internal */
@@ -242,7 +243,7 @@ export class WireCall {
     if (stream.destroyed || stream.closed) return false;
     this.headersSent = true;
     stream.respond({ ':status': 200, 'content-type': 'application/grpc+proto', 'grpc-accept-encoding': ACCEPT_ENCODING }, { waitForTrailers: true });
-    stream.once('wantTrailers', onWantTrailers);
+    stream.on('wantTrailers', onWantTrailers);
     return true;
   }
 
@@ -300,7 +301,8 @@ function ignore(): void {
  * Exported for its unit test.
  */
 export class MessageDecoder {
-  private header = Buffer.alloc(5);
+  // Only for a prefix split across chunks (rare): made then.
+  private header: Buffer | undefined;
   private headerFill = 0;
   private body: Buffer | undefined;
   private bodyFill = 0;
@@ -321,14 +323,15 @@ export class MessageDecoder {
           length = chunk.readUInt32BE(at + 1);
           at += 5;
         } else {
+          const header = (this.header ??= Buffer.alloc(5));
           const n = Math.min(5 - this.headerFill, chunk.length - at);
-          chunk.copy(this.header, this.headerFill, at, at + n);
+          chunk.copy(header, this.headerFill, at, at + n);
           this.headerFill += n;
           at += n;
           if (this.headerFill < 5) return;
           this.headerFill = 0;
-          this.compressed = this.header[0] === 1;
-          length = this.header.readUInt32BE(1);
+          this.compressed = header[0] === 1;
+          length = header.readUInt32BE(1);
         }
         if (length > this.maxBytes) {
           throw new GrpcError(Status.RESOURCE_EXHAUSTED, `request message of ${length} bytes exceeds the server's limit of ${this.maxBytes}`);

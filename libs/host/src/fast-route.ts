@@ -1,19 +1,21 @@
-import type { ServerAuth } from '@aio/grpc';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { authorizeBearer, type ServerAuth } from '@aio/grpc';
+import { HttpException } from '@nestjs/common';
 import { context } from '@opentelemetry/api';
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { httpErrorOf, sendHttpError } from './http-error.filter.js';
+import { httpErrorAnswer } from './http-error.filter.js';
 import { endHttpSpan, startHttpSpan } from './http-trace.interceptor.js';
-import { authorizeRest } from './rest-auth.guard.js';
 
 /**
- * A REST route Fastify serves directly, outside Nest's request pipeline (guards, interceptors, pipes and
- * the rxjs around them), for the few hot paths where that pipeline costs more than the work itself
- * (the gateway's infer). It gets what every Nest route gets, from the same functions: bearer auth with
- * the route's permission, a SERVER span continuing the caller's traceparent, `{ error }` bodies.
+ * A REST route served straight from node:http, ahead of Fastify and Nest (their routing, request and
+ * reply objects, hooks, guards, interceptors, pipes and rxjs), for the few hot paths where that costs
+ * more than the work itself (the gateway's infer). It gets what every Nest route gets, from the same
+ * functions: bearer auth with the route's permission (authorizeBearer), a SERVER span continuing the
+ * caller's traceparent (startHttpSpan), `{ error }` bodies (httpErrorAnswer), and the same body rules
+ * as Fastify: JSON only (415), within the body limit (413), valid JSON (400), no prototype poisoning (400).
  */
 export interface FastRoute {
   method: 'GET' | 'POST';
-  /** Fastify path syntax, e.g. `/v2/models/:name/infer`. */
+  /** Path with `:param` segments, e.g. `/v2/models/:name/infer`. */
   url: string;
   /** The permission the caller's token needs; undefined: public. */
   permission?: string;
@@ -21,28 +23,198 @@ export interface FastRoute {
   handle(request: { params: Record<string, string>; body: unknown }): unknown;
 }
 
-export function addFastRoutes(fastify: FastifyInstance, routes: readonly FastRoute[], auth: ServerAuth | undefined): void {
-  for (const route of routes) {
-    const handle = (request: FastifyRequest): unknown => route.handle({ params: request.params as Record<string, string>, body: request.body });
-    // No promise for the check when the token is remembered (authorizeRest answers synchronously).
-    const run = (request: FastifyRequest): unknown => {
-      const checked = auth !== undefined && route.permission !== undefined ? authorizeRest(auth, request, route.permission) : undefined;
-      return checked instanceof Promise ? checked.then(() => handle(request)) : handle(request);
-    };
-    fastify.route({
-      method: route.method,
-      url: route.url,
-      handler: async (request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> => {
-        const traced = startHttpSpan(request);
-        try {
-          const answer = traced === undefined ? await run(request) : await context.with(traced.active, () => run(request));
-          if (traced !== undefined) endHttpSpan(traced.span, 200);
-          return reply.status(200).send(answer);
-        } catch (err) {
-          if (traced !== undefined) endHttpSpan(traced.span, httpErrorOf(err).status, err);
-          return sendHttpError(reply, err);
-        }
-      },
+interface CompiledRoute {
+  route: FastRoute;
+  /** Literal segments, or the name of a parameter (at `params`' positions). */
+  segments: string[];
+  isParam: boolean[];
+  /** "METHOD /url": the span name and what a refusal names, built once. */
+  target: string;
+}
+
+/** Answers the fast routes' requests; everything else is left to Fastify. */
+export class FastRouter {
+  private readonly routes: CompiledRoute[];
+
+  constructor(
+    routes: readonly FastRoute[],
+    private readonly auth: ServerAuth | undefined,
+    private readonly bodyLimit: number,
+  ) {
+    this.routes = routes.map((route) => {
+      const segments = route.url.split('/');
+      return { route, segments: segments.map((s) => (s.startsWith(':') ? s.slice(1) : s)), isParam: segments.map((s) => s.startsWith(':')), target: `${route.method} ${route.url}` };
     });
   }
+
+  /** Serves the request if a fast route matches it (true), else leaves it alone (false). */
+  serve(req: IncomingMessage, res: ServerResponse): boolean {
+    if (this.routes.length === 0) return false;
+    const url = req.url ?? '/';
+    const q = url.indexOf('?');
+    const parts = (q < 0 ? url : url.slice(0, q)).split('/');
+    for (const compiled of this.routes) {
+      if (compiled.route.method !== req.method) continue;
+      const params = match(compiled, parts);
+      if (params === undefined) continue;
+      this.run(compiled, params, req, res);
+      return true;
+    }
+    return false;
+  }
+
+  private run(compiled: CompiledRoute, params: Record<string, string> | Error, req: IncomingMessage, res: ServerResponse): void {
+    const { route } = compiled;
+    const traced = startHttpSpan(route.method, route.url, req.url ?? '/', req.headers);
+    // A POST body not read in full when the answer goes out: the connection ends after it (node discards the rest).
+    let unread = route.method === 'POST';
+    const fail = (err: unknown): void => {
+      const { status, retryAfter, body } = httpErrorAnswer(err);
+      if (traced !== undefined) endHttpSpan(traced.span, status, err);
+      const text = JSON.stringify(body);
+      const headers: Record<string, string | number> = { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text) };
+      if (retryAfter !== undefined) headers['retry-after'] = retryAfter;
+      if (unread) headers['connection'] = 'close';
+      res.writeHead(status, headers).end(text);
+      if (unread) req.resume();
+    };
+    const answer = (value: unknown): void => {
+      const text = JSON.stringify(value);
+      if (traced !== undefined) endHttpSpan(traced.span, 200);
+      res.writeHead(200, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text) }).end(text);
+    };
+    const handle = (body: unknown): void => {
+      if (params instanceof Error) throw params;
+      const auth = this.auth;
+      // No promise for the check when the token is remembered (authorizeBearer answers synchronously).
+      const checked = auth !== undefined && route.permission !== undefined ? authorizeBearer(auth, req.headers.authorization, route.permission, compiled.target) : undefined;
+      const result = checked instanceof Promise ? checked.then(() => route.handle({ params, body })) : route.handle({ params, body });
+      if (result instanceof Promise) result.then(answer).catch(fail);
+      else answer(result);
+    };
+    const inSpan = (body: unknown): void => {
+      try {
+        if (traced === undefined) handle(body);
+        else context.with(traced.active, handle, undefined, body);
+      } catch (err) {
+        fail(err);
+      }
+    };
+    if (route.method === 'GET') {
+      inSpan(undefined);
+      return;
+    }
+    const refused = this.bodyProblem(req);
+    if (refused !== undefined) {
+      fail(refused);
+      return;
+    }
+    readBody(req, this.bodyLimit, (err, text) => {
+      if (err !== undefined) fail(err);
+      else {
+        unread = false;
+        const body = parseJson(text);
+        if (body instanceof Error) fail(body);
+        else inSpan(body);
+      }
+    });
+  }
+
+  /** What is wrong with a request body before reading it: not JSON, or declared larger than the limit. */
+  private bodyProblem(req: IncomingMessage): HttpException | undefined {
+    const type = req.headers['content-type'];
+    if (type === undefined || !/^application\/json\s*(;|$)/i.test(type)) {
+      return problem(415, `content-type must be application/json, got ${type ?? 'none'}`);
+    }
+    const length = Number(req.headers['content-length']);
+    if (length > this.bodyLimit) return tooLarge(this.bodyLimit);
+    return undefined;
+  }
 }
+
+/** The route's parameters if the path matches it; an Error for a parameter that is not valid percent-encoding. */
+function match(compiled: CompiledRoute, parts: readonly string[]): Record<string, string> | Error | undefined {
+  const { segments, isParam } = compiled;
+  if (parts.length !== segments.length) return undefined;
+  let params: Record<string, string> | undefined;
+  for (let i = 0; i < parts.length; i++) {
+    const part = parts[i] as string;
+    if (!isParam[i]) {
+      if (part !== segments[i]) return undefined;
+      continue;
+    }
+    if (part === '') return undefined;
+    params ??= {};
+    try {
+      params[segments[i] as string] = part.includes('%') ? decodeURIComponent(part) : part;
+    } catch {
+      return problem(400, `path segment "${part}" is not valid percent-encoding`);
+    }
+  }
+  return params ?? {};
+}
+
+/** An error the router answers itself (a Nest HttpException, so httpErrorOf maps it as any route's). */
+function problem(status: 400 | 413 | 415, message: string): HttpException {
+  return new HttpException(message, status);
+}
+
+function tooLarge(limit: number): HttpException {
+  return problem(413, `request body is larger than the limit of ${limit} bytes`);
+}
+
+/** Collects a request body as text, refusing one larger than the limit (413) as soon as it is. */
+function readBody(req: IncomingMessage, limit: number, done: (err: Error | undefined, text: string) => void): void {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  let failed = false;
+  req.on('data', (chunk: Buffer) => {
+    if (failed) return;
+    size += chunk.length;
+    if (size > limit) {
+      failed = true;
+      done(tooLarge(limit), '');
+      return;
+    }
+    chunks.push(chunk);
+  });
+  req.on('end', () => {
+    if (!failed) done(undefined, chunks.length === 1 ? (chunks[0] as Buffer).toString('utf8') : Buffer.concat(chunks).toString('utf8'));
+  });
+  req.on('error', (err) => {
+    if (failed) return;
+    failed = true;
+    done(err, '');
+  });
+}
+
+/**
+ * JSON.parse, with Fastify's default refusals: an empty body, invalid JSON, and objects that would
+ * poison a prototype (`__proto__`, `constructor.prototype`) once merged somewhere.
+ */
+function parseJson(text: string): unknown {
+  if (text.length === 0) return problem(400, "Body cannot be empty when content-type is set to 'application/json'");
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    return problem(400, "Body is not valid JSON but content-type is set to 'application/json'");
+  }
+  // Only bodies that mention the names pay for the walk.
+  if ((text.includes('__proto__') || text.includes('prototype')) && poisons(value)) {
+    return problem(400, 'Object contains forbidden prototype property');
+  }
+  return value;
+}
+
+function poisons(value: unknown): boolean {
+  if (typeof value !== 'object' || value === null) return false;
+  if (Array.isArray(value)) return value.some(poisons);
+  if (Object.prototype.hasOwnProperty.call(value, '__proto__')) return true;
+  const ctor = (value as Record<string, unknown>)['constructor'];
+  if (Object.prototype.hasOwnProperty.call(value, 'constructor') && typeof ctor === 'object' && ctor !== null && Object.prototype.hasOwnProperty.call(ctor, 'prototype')) {
+    return true;
+  }
+  return Object.values(value).some(poisons);
+}
+

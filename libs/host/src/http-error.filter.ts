@@ -51,10 +51,16 @@ export function retryAfterSeconds(err: unknown): number | undefined {
  * Retry-After header when the error says when to retry (429 from load shedding).
  */
 export function sendHttpError(reply: FastifyReply, err: unknown): FastifyReply {
+  const { status, retryAfter, body } = httpErrorAnswer(err);
+  if (retryAfter !== undefined) void reply.header('retry-after', retryAfter);
+  return reply.status(status).send(body);
+}
+
+/** What sendHttpError sends, for writers that are not Fastify (the fast routes). */
+export function httpErrorAnswer(err: unknown): { status: number; retryAfter: string | undefined; body: { error: string } } {
   const { status, message } = httpErrorOf(err);
   const retryAfter = retryAfterSeconds(err);
-  if (retryAfter !== undefined) void reply.header('retry-after', String(retryAfter));
-  return reply.status(status).send({ error: message });
+  return { status, retryAfter: retryAfter === undefined ? undefined : String(retryAfter), body: { error: message } };
 }
 
 /** What every Nest route throws is answered by sendHttpError. */

@@ -1,5 +1,6 @@
 import { Injectable, type CallHandler, type ExecutionContext, type NestInterceptor } from '@nestjs/common';
 import { context, propagation, SpanKind, SpanStatusCode, trace, type Context, type Span } from '@opentelemetry/api';
+import type { IncomingHttpHeaders } from 'node:http';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Observable } from 'rxjs';
 import { httpErrorOf } from './http-error.filter.js';
@@ -13,14 +14,13 @@ const tracer = trace.getTracer('@aio/host');
  * The SERVER span of one REST request, continuing the caller's W3C traceparent, and the context to run
  * its handler in (so spans and log records of the work it causes join it); undefined for probes.
  */
-export function startHttpSpan(request: FastifyRequest): { span: Span; active: Context } | undefined {
-  const route = request.routeOptions.url ?? request.url;
+export function startHttpSpan(method: string, route: string, url: string, headers: IncomingHttpHeaders): { span: Span; active: Context } | undefined {
   if (UNTRACED.has(route)) return undefined;
-  const parent = propagation.extract(context.active(), request.headers);
-  const span = tracer.startSpan(`${request.method} ${route}`, { kind: SpanKind.SERVER }, parent);
+  const parent = propagation.extract(context.active(), headers);
+  const span = tracer.startSpan(`${method} ${route}`, { kind: SpanKind.SERVER }, parent);
   // Set only on spans that are kept: attributes given at start are copied and checked for every span,
   // sampled or not (the sampler does not look at them).
-  if (span.isRecording()) span.setAttributes({ 'http.request.method': request.method, 'http.route': route, 'url.path': request.url.split('?')[0] });
+  if (span.isRecording()) span.setAttributes({ 'http.request.method': method, 'http.route': route, 'url.path': url.split('?')[0] });
   return { span, active: trace.setSpan(parent, span) };
 }
 
@@ -40,7 +40,8 @@ export function endHttpSpan(span: Span, status: number, err?: unknown): void {
 export class HttpTraceInterceptor implements NestInterceptor {
   intercept(ctx: ExecutionContext, next: CallHandler): Observable<unknown> {
     if (ctx.getType() !== 'http') return next.handle();
-    const started = startHttpSpan(ctx.switchToHttp().getRequest<FastifyRequest>());
+    const request = ctx.switchToHttp().getRequest<FastifyRequest>();
+    const started = startHttpSpan(request.method, request.routeOptions.url ?? request.url, request.url, request.headers);
     if (started === undefined) return next.handle();
     const { span, active } = started;
     return new Observable((subscriber) =>

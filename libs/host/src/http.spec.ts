@@ -50,6 +50,7 @@ const fastRoutes: FastRoute[] = [
     permission: 'models:read',
     handle: ({ params, body }) => ({ name: params['name'], body }),
   },
+  { method: 'POST', url: '/v1/fast/echo/:name', handle: ({ params, body }) => ({ name: params['name'], body }) },
   {
     method: 'GET',
     url: '/v1/fast/boom',
@@ -77,6 +78,7 @@ beforeAll(async () => {
     nestLogger: { log: () => undefined, error: () => undefined, warn: () => undefined },
     logger: quiet,
     handleSignals: false,
+    bodyLimit: 64 * 1024,
     fastRoutes: () => fastRoutes,
     auth: { verifier: TokenVerifier.fromOptions({ secret, issuer, audience }), authorize: isAllowed },
   });
@@ -148,6 +150,41 @@ describe('fast routes', () => {
     });
     expect(res.status).toBe(400);
     expect(await res.json()).toEqual({ error: "Body is not valid JSON but content-type is set to 'application/json'" });
+  });
+
+  const post = (path: string, body: string, headers: Record<string, string> = { 'content-type': 'application/json' }) =>
+    fetch(`${base}${path}`, { method: 'POST', headers, body });
+  const error = async (res: Response) => ((await res.json()) as { error: string }).error;
+
+  it('take only JSON bodies within the body limit, as Fastify would (415, 413, 400)', async () => {
+    const text = await post('/v1/fast/echo/m', 'x=1', { 'content-type': 'application/x-www-form-urlencoded' });
+    expect(text.status).toBe(415);
+    expect(await error(text)).toBe('content-type must be application/json, got application/x-www-form-urlencoded');
+    const big = await post('/v1/fast/echo/m', JSON.stringify({ data: 'x'.repeat(70 * 1024) }));
+    expect(big.status).toBe(413);
+    expect(await error(big)).toBe('request body is larger than the limit of 65536 bytes');
+    const empty = await post('/v1/fast/echo/m', '');
+    expect(empty.status).toBe(400);
+    expect(await error(empty)).toBe("Body cannot be empty when content-type is set to 'application/json'");
+    const poisoned = await post('/v1/fast/echo/m', '{"a":[{"__proto__":{"admin":true}}]}');
+    expect(poisoned.status).toBe(400);
+    expect(await error(poisoned)).toBe('Object contains forbidden prototype property');
+    const ctor = await post('/v1/fast/echo/m', '{"constructor":{"prototype":{"admin":true}}}');
+    expect(ctor.status).toBe(400);
+    // The words alone are fine.
+    const words = await post('/v1/fast/echo/m', '{"text":"__proto__ and prototype"}');
+    expect(await words.json()).toEqual({ name: 'm', body: { text: '__proto__ and prototype' } });
+  });
+
+  it('decode path parameters, ignore the query string and leave other paths and methods to Fastify', async () => {
+    const res = await post('/v1/fast/echo/my%20model?verbose=1', '{"x":[1,2]}', { 'content-type': 'application/json; charset=utf-8' });
+    expect(await res.json()).toEqual({ name: 'my model', body: { x: [1, 2] } });
+    const bad = await post('/v1/fast/echo/%E0%A4%A', '{}');
+    expect(bad.status).toBe(400);
+    expect(await error(bad)).toMatch(/not valid percent-encoding/);
+    expect((await fetch(`${base}/v1/fast/echo/m`)).status).toBe(404);
+    expect((await post('/v1/fast/echo/m/more', '{}')).status).toBe(404);
+    expect((await post('/v1/fast/echo/', '{}')).status).toBe(404);
   });
 
   it('answer an internal failure with 500 without leaking it, and mark the span failed', async () => {

@@ -1,10 +1,12 @@
 import 'reflect-metadata';
+import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import { Global, Module, type DynamicModule, type INestApplicationContext, type LoggerService, type Type } from '@nestjs/common';
 import { NestFactory, Reflector } from '@nestjs/core';
 import type { ServerAuth } from '@aio/grpc';
 import { RestAuthGuard } from './rest-auth.guard.js';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
-import { addFastRoutes, type FastRoute } from './fast-route.js';
+import type { FastifyServerOptions } from 'fastify';
+import { FastRouter, type FastRoute } from './fast-route.js';
 import { HealthController } from './health.controller.js';
 import { HttpErrorFilter } from './http-error.filter.js';
 import { HttpTraceInterceptor } from './http-trace.interceptor.js';
@@ -43,7 +45,7 @@ export interface RunServiceOptions {
   bodyLimit?: number;
   /** Token verification for REST routes marked with @Permission (the same verifier as gRPC). */
   auth?: ServerAuth;
-  /** REST hot paths served by Fastify outside Nest's pipeline (fast-route.ts), built once providers exist. */
+  /** REST hot paths served from node:http ahead of Fastify and Nest (fast-route.ts), built once providers exist. */
   fastRoutes?: (app: INestApplicationContext) => FastRoute[];
   /** Install SIGTERM/SIGINT handlers (off in tests that own the process). */
   handleSignals?: boolean;
@@ -76,15 +78,31 @@ class RootModule {}
 
 /** Starts one service: HTTP (Fastify) with health routes, gRPC, and the shutdown sequence. */
 export async function runService(opts: RunServiceOptions): Promise<RunningService> {
-  const app = await NestFactory.create<NestFastifyApplication>(
-    { module: RootModule, imports: [hostModule(opts.metrics), opts.module] },
-    new FastifyAdapter({ bodyLimit: opts.bodyLimit ?? 16 * 1024 * 1024 }),
-    { logger: opts.nestLogger, abortOnError: false },
-  );
+  const bodyLimit = opts.bodyLimit ?? 16 * 1024 * 1024;
+  // The HTTP server is made here so the fast routes see requests before Fastify does; the router is set
+  // once Nest has built the providers its routes need (before listen).
+  let router: FastRouter | undefined;
+  const adapter = new FastifyAdapter({
+    bodyLimit,
+    serverFactory: (fastify: (req: IncomingMessage, res: ServerResponse) => void, options: FastifyServerOptions) => {
+      const server = http.createServer((req, res) => {
+        if (router === undefined || !router.serve(req, res)) fastify(req, res);
+      });
+      // What Fastify sets on a server it makes itself.
+      if (options.keepAliveTimeout !== undefined) server.keepAliveTimeout = options.keepAliveTimeout;
+      if (options.requestTimeout !== undefined) server.requestTimeout = options.requestTimeout;
+      if (options.connectionTimeout !== undefined) server.setTimeout(options.connectionTimeout);
+      return server;
+    },
+  });
+  const app = await NestFactory.create<NestFastifyApplication>({ module: RootModule, imports: [hostModule(opts.metrics), opts.module] }, adapter, {
+    logger: opts.nestLogger,
+    abortOnError: false,
+  });
   app.useGlobalFilters(new HttpErrorFilter());
   app.useGlobalInterceptors(new HttpTraceInterceptor());
   if (opts.auth) app.useGlobalGuards(new RestAuthGuard(opts.auth, app.get(Reflector)));
-  if (opts.fastRoutes) addFastRoutes(app.getHttpAdapter().getInstance(), opts.fastRoutes(app), opts.auth);
+  if (opts.fastRoutes) router = new FastRouter(opts.fastRoutes(app), opts.auth, bodyLimit);
   await app.listen({ host: opts.bindHost, port: opts.httpPort });
   const httpAddress = app.getHttpServer().address();
   const httpPort = typeof httpAddress === 'object' && httpAddress ? httpAddress.port : opts.httpPort;

@@ -20,8 +20,8 @@ function metadataJson(m: ModelMetadataResponse): JsonObject {
 }
 
 /**
- * OIP v2 REST infer, the hot path: served by Fastify outside Nest's pipeline (same auth, spans and error
- * bodies as the routes below; @aio/host FastRoute), which costs a small request more than the work.
+ * OIP v2 REST infer, the hot path: served from node:http ahead of Fastify and Nest (same auth, spans and
+ * error bodies as the routes below; @aio/host FastRoute), whose pipelines cost a small request more than the work.
  */
 export function inferRoutes(inference: InferenceService): FastRoute[] {
   const infer = async (name: string, version: string, body: unknown): Promise<JsonValue> =>
