@@ -65,7 +65,7 @@ export const cnnRaw: Benchmark = {
       ],
       notes:
         `Both sides run the same ${ctx.gatewayWorkers} single-threaded onnxruntime sessions; the gap is what serving adds per image: ` +
-        `receiving ${round(request.length / 1024)} KiB through grpc-js and HTTP/2 flow control, decoding it, the hop to a worker thread and back, ` +
+        `receiving ${round(request.length / 1024)} KiB through HTTP/2 flow control into one buffer, decoding it, the hop to a worker thread and back, ` +
         'concatenating the batch (a copy per image), and the response, on the same two cores the model needs for itself (in-process the ' +
         'two sessions keep both cores busy; in the gateway the main thread takes its share of them). The inference log does not copy ' +
         'images beyond its byte budget (`AIO_INFERENCE_LOG_MAX_BYTES_PER_SECOND`, 4 MiB/s, about 7 images/s here). In-process p50 is the ' +

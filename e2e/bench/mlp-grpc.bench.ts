@@ -65,35 +65,32 @@ export const mlpGrpc: Benchmark = {
 /** Where a gateway request's time goes, from CPU profiles of the gateway under this load (see docs/benchmarks.md). */
 const PROFILE: Record<'grpc' | 'rest', string> = {
   grpc:
-    'Profiled with `node e2e/bench/profile.ts --transport grpc` (the gateway as the mesh runs it, 64 in flight, 6,229 req/s while sampled): ' +
-    "the gateway's main thread was busy 49% of the time. Of the profile: node internals (HTTP/2 sessions, streams) 11.6%, garbage " +
-    'collection 8.0%, V8 itself 7.7%, grpc-js 5.1%, the gateway code 4.2% (validation, batching, answers), protobuf 2.8%, the @aio libs ' +
-    '2.4% (auth, gRPC wrapper), postMessage to the workers 1.4%, socket writes 0.9%, OpenTelemetry 0.8%, kafkajs 0.6% (the inference ' +
-    'log). `profile.ts --heap` counts ~37 KB allocated on the main thread per request, more than half of it in node internals and ' +
-    "grpc-js (the same for the bare server). Per-thread CPU from /proc: the gateway's main thread ~45% of a core, its V8 helper threads " +
-    '~16%, its inference workers ~4%, the load generator ~43% (+16% V8 helpers), Kafka ~5%, the monitor ~6%; the box ~26% idle. ' +
-    "The gateway's own statistics show why neither side is busy: at 64 in flight the average batch is 64 rows and a request spends " +
-    '~2 ms inside the gateway (0.5 ms queued, 0.3 ms in onnxruntime) of its ~7-9 ms round trip. The whole window arrives in one socket ' +
-    'read and goes back as one wave of answers, so generator and gateway take turns: ~4.4 ms of gateway main-thread work and ~4.2 ms of ' +
-    "generator work per cycle of 64. The bare server's turn is ~1.3 ms, which is the ratio. Batch sizes 8-64 (several worker messages " +
-    'per wave) did not change it. What this session removed (ratio 48% -> 64% at 64 in flight, 62% -> 74% at 128, full runs ' +
-    'a session apart): the inference log published every few records (~200 produce requests a second cost Kafka ~19% and the monitor ~15% of a ' +
-    'core and the gateway ~3%; now one batch per 200 ms, `AIO_INFERENCE_LOG_LINGER_MS`), the async layers, AbortController and span ' +
-    'attributes of every call (a remembered token is checked synchronously; the signal is made only when a handler reads it), error ' +
-    'strings built for every valid request, BigInt statistics, grpc-js channelz bookkeeping, a copy of every raw input (the batch copy ' +
-    'is the only one now). What would close the rest: a transport cheaper than grpc-js for the hot method (the bare ceiling is ' +
-    "grpc-js' own per-call cost), and more cores: the generator alone takes a core here.",
+    'Profiled with `node e2e/bench/profile.ts --transport grpc` (the gateway as the mesh runs it, 64 in flight, 7,708 req/s while sampled): ' +
+    "the gateway's main thread was busy 43% of the time. Of the profile: node internals (HTTP/2 sessions, streams) 10.5%, V8 itself 8.8%, " +
+    'garbage collection 5.6%, the gateway code 4.3% (validation, batching, answers), protobuf 3.2%, the @aio libs 3.2% (transport, auth, ' +
+    'gRPC wrapper), postMessage to the workers 1.6%, OpenTelemetry 1.2%, socket writes 1.1%, kafkajs 0.8% (the inference log), response ' +
+    "headers 0.7%. `profile.ts --heap` counts ~26.5 KB allocated on the main thread per request (~37 KB with grpc-js' Server), a third " +
+    "of it node:http2's. Since this session the gateway serves gRPC on its own transport on node:http2 (@aio/grpc grpc.transport.ts) " +
+    "instead of grpc-js' Server: no interceptor chain, no Metadata object or promise per call, the stream's listeners shared functions; " +
+    'that took the ratio from 64% to ~77% at 64 in flight and from 74% to ~86% at 128 (full runs a session apart; a bare server on ' +
+    'node:http2 answers ~25% faster than the bare grpc-js one on this generator, which is what there was to take). The rest is the ' +
+    'turn-taking of a closed loop on two cores: at 64 in flight the average batch is 64 rows, the whole window arrives in one socket read ' +
+    'and goes back as one wave, so generator and gateway take turns, and the gateway does per request what the bare server does not ' +
+    '(below). 128 in flight overlaps two waves, hence the better ratio. Earlier sessions removed the inference log published every few ' +
+    'records (now one batch per 200 ms, `AIO_INFERENCE_LOG_LINGER_MS`), the async layers, AbortController and span attributes of every ' +
+    'call, error strings built for valid requests, BigInt statistics, a copy of every raw input. What would close the rest: more cores ' +
+    '(the generator alone takes most of one here) or an HTTP/2 implementation with fewer per-stream objects than node:http2.',
   rest:
-    'Profiled with `node e2e/bench/profile.ts --transport rest` (64 in flight, 18,557 req/s while sampled): the main thread was busy 80%, ' +
-    "so REST is bound by the gateway's main thread. Infer is served outside Nest's pipeline (a Fastify route with the same auth, span " +
-    'and errors). Of the profile: socket writes 15.6% (one write per answer per connection; on loopback the kernel delivers it inside ' +
-    'the write; the bare server pays the same), node internals 13.3%, the gateway code 11.8% (JSON `data` to typed arrays and back ' +
-    'included), Fastify and secure-json-parse ~12% (JSON.parse of the 64-number body alone 6.2%), V8 8.4%, postMessage 5.2% (batches ' +
-    'of ~4 requests: REST requests arrive one per socket read), the @aio libs 3.2%, protobuf 2.9%, GC 2.7%, OpenTelemetry 1.8%. The ' +
-    'bare node:http server parses nothing and writes precomputed bytes. This session took REST from 35% to 63% of it (the inference ' +
-    'log batching, a synchronous check of remembered tokens, a flat `data` array used as it is, typed arrays built without iterators). ' +
-    "What would close the rest: Triton's binary tensor extension so bodies carry bytes, not JSON numbers; the hot route on node:http " +
-    'without Fastify; answers serialised without the intermediate objects.',
+    'Profiled with `node e2e/bench/profile.ts --transport rest` (64 in flight, 18,033 req/s while sampled): the main thread was busy 78%, ' +
+    "so REST is bound by the gateway's main thread. Since this session the infer routes are answered from node:http before Fastify and " +
+    'Nest see the request (@aio/host FastRouter, through Fastify\'s serverFactory; same auth, span, error bodies and body rules), which ' +
+    'took REST from ~63% to ~66-71% of the bare server. Of the profile: writing the answer to the socket 16.2% (one write per answer per ' +
+    'connection; on loopback the kernel delivers it inside the write; the bare server pays the same), node internals 12.3% (HTTP parser, ' +
+    'request/response objects), the @aio libs 12.0% (JSON.parse of the body 6.2%, JSON.stringify of the answer 2.6%), the gateway code ' +
+    '11.1% (JSON `data` to typed arrays and back included), V8 10.5%, postMessage 6.5% (batches of ~4 requests: REST requests arrive one ' +
+    'per socket read), protobuf 2.9%, GC 2.3%, OpenTelemetry 1.2%. The bare node:http server parses nothing and writes precomputed ' +
+    "bytes. What would close the rest: Triton's binary tensor extension so bodies carry bytes, not JSON numbers (parse and stringify " +
+    'are a tenth of the profile), answers serialised without the intermediate objects, and larger batches per worker message.',
 };
 
 /**

@@ -105,17 +105,20 @@ export function soakErrorNotes(errors: Record<string, number>, rate: number): st
   }
   parts.push(
     'Where the stalls come from: every main-thread task over 30 ms in a CPU profile (`node e2e/bench/profile.ts --seconds 15`) was ' +
-      'garbage collection. The gateway run with `--trace-gc` at this rate (4,900 req/s): a scavenge every ~190 ms (~43 MB of young ' +
-      'objects, 5-10 ms each), the old generation growing 5-8 MB per scavenge (~35 MB/s), and so a mark-compact every ~5 s with a ' +
-      '46-80 ms pause (18 in 90 s); with 30% headroom one such pause piles up ~300 requests and takes a few hundred ms to drain, which is ' +
-      "the window's p90/p99. What grows the old generation is per-call objects outliving a young collection: `profile.ts --heap --tenured` " +
-      'counts ~8.4 KB per request of them, almost all grpc-js and node:http2 call objects (BaseServerInterceptingCall, the call stream, ' +
-      'the response headers), i.e. the transport, not the gateway code; only ~1 MB is alive at any instant, so it is not a leak (RSS stays ' +
-      'flat). Tried and not kept: `--no-allocation-site-pretenuring` (half the mark-compacts, but one pause of 281 ms) and a larger young ' +
-      'generation (`--max-semi-space-size=64`, same pauses). The skipped requests come from windows where such a pause meets a slow ' +
-      'moment of the shared box (the same mlp-grpc configuration measures 6.2k-9.7k req/s from one run to the next): 70% of a median ' +
-      'peak is then briefly 100% of what the box gives. What would close it: fewer per-call transport objects (a leaner transport for ' +
-      'ModelInfer than grpc-js), and headroom: the generator shares the two cores.',
+      'garbage collection. The gateway run with `--trace-gc` at this rate (7,188 req/s): a scavenge every ~195 ms, the old generation ' +
+      'growing ~37 MB/s (64 MB live after each mark-compact, 250-290 MB before the next), and so a mark-compact every ~5.4 s with a ' +
+      "41-83 ms pause (23 in 125 s); one such pause piles up ~500 requests and the backlog takes more to drain, which is the window's " +
+      "p90/p99. What grows the old generation is per-call objects outliving a young collection: `profile.ts --heap --tenured` counts ~5.7 KB " +
+      'per request of them (8.4 KB with grpc-js\' Server, before the gateway served gRPC on its own node:http2 transport), most of it ' +
+      "node:http2's own per-stream objects (the headers object, the stream, the response headers and trailers), then protobuf messages; " +
+      'only ~1 MB is alive at any instant, so it is not a leak: RSS is flat (+1.4 MiB/min after the first minute, ~15 MiB over the 10 ' +
+      'minutes; with grpc-js it rose 3.8 MiB/min). Tried and not kept: `--no-allocation-site-pretenuring` (16 mark-compacts instead of 23 in ' +
+      'the same time, but longer, 70-108 ms and one of 177 ms), `--never-compact` (the same ~100 ms loop stalls per window), a larger young ' +
+      'generation (`--max-semi-space-size=64`, same pauses, last session). The load generator is a Node process too, with its own pauses, ' +
+      'and a response it has not read yet still counts as in flight. The skipped requests come from windows where such pauses meet a slow ' +
+      'moment of the shared box (the same mlp-grpc configuration measures 8.8k-11.2k req/s from one run to the next): 70% of a median ' +
+      'peak is then briefly 100% of what the box gives. What would close it: headroom (the generator shares the two cores with the ' +
+      "gateway and four services), or fewer per-stream objects than node:http2 allocates (an HTTP/2 implementation of the gateway's own).",
   );
   parts.push(
     'With the default queue (`AIO_INFER_QUEUE_LIMIT`, 256 requests, about 70 ms of arrivals at this rate) a quick 30 s soak shed 139 ' +
