@@ -1,21 +1,12 @@
 import { AuthError, isAllowed, mintToken, TokenVerifier } from '@aio/auth';
 import { describe, expect, it } from 'vitest';
+import { thrown } from '../test/grpc.fixture.js';
 import { GrpcError, Status } from './grpc.error.js';
 import { authorizeBearer, type ServerAuth } from './grpc.server.js';
 
 const secret = 'a-test-secret-that-is-long-enough-0123456789';
 const issuer = 'aio-test';
 const audience = 'aio';
-
-function thrown(fn: () => unknown): GrpcError {
-  try {
-    fn();
-  } catch (err) {
-    expect(err).toBeInstanceOf(GrpcError);
-    return err as GrpcError;
-  }
-  throw new Error('did not throw');
-}
 
 describe('authorizeBearer (gRPC calls and REST routes)', () => {
   const auth: ServerAuth = { verifier: TokenVerifier.fromOptions({ secret, issuer, audience }), authorize: isAllowed };

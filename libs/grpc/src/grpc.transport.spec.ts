@@ -6,8 +6,8 @@ import { credentials } from '@grpc/grpc-js';
 import { GetModelRequestSchema, GetModelResponseSchema, RegistryService } from '@aio/proto/aio/registry/v1/registry';
 import { GRPCInferenceService } from '@aio/proto/inference/grpc_service';
 import { afterEach, describe, expect, it } from 'vitest';
-import { fullInferenceImpl, fullRegistryImpl, Harness, newProbe } from '../test/grpc.fixture.js';
-import { GrpcError, Status } from './grpc.error.js';
+import { fullInferenceImpl, fullRegistryImpl, Harness, newProbe, thrown } from '../test/grpc.fixture.js';
+import { Status } from './grpc.error.js';
 import { MessageDecoder } from './grpc.transport.js';
 
 const harness = new Harness();
@@ -28,16 +28,6 @@ function decodeAll(decoder: MessageDecoder, chunks: readonly Buffer[]): string[]
   for (const chunk of chunks) decoder.push(chunk, (m) => out.push(m.toString()));
   decoder.finish();
   return out;
-}
-
-function thrown(fn: () => unknown): GrpcError {
-  try {
-    fn();
-  } catch (error) {
-    expect(error).toBeInstanceOf(GrpcError);
-    return error as GrpcError;
-  }
-  throw new Error('expected a GrpcError');
 }
 
 describe('MessageDecoder', () => {

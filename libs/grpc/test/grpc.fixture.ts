@@ -10,6 +10,18 @@ import { GrpcError, invalidArgument, notFound, Status } from '../src/grpc.error.
 import { createGrpcServer, type GrpcServer, type GrpcServerOptions } from '../src/grpc.server.js';
 import { withUnimplemented } from '../src/partial.impl.js';
 import type { DescService } from '@bufbuild/protobuf';
+import { expect } from 'vitest';
+
+/** The GrpcError a synchronous call throws (fails the test when it throws nothing or something else). */
+export function thrown(fn: () => unknown): GrpcError {
+  try {
+    fn();
+  } catch (error) {
+    expect(error).toBeInstanceOf(GrpcError);
+    return error as GrpcError;
+  }
+  throw new Error('expected a GrpcError, nothing was thrown');
+}
 
 /** Lets a test wait for a handler to reach a point (no sleeps). */
 export interface Latch<T> {
