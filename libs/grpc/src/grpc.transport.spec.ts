@@ -3,10 +3,11 @@ import http2, { type IncomingHttpHeaders } from 'node:http2';
 import { gzipSync } from 'node:zlib';
 import { create, fromBinary, toBinary } from '@bufbuild/protobuf';
 import { credentials } from '@grpc/grpc-js';
+import { IngestionService } from '@aio/proto/aio/ingestion/v1/ingestion';
 import { GetModelRequestSchema, GetModelResponseSchema, RegistryService } from '@aio/proto/aio/registry/v1/registry';
 import { GRPCInferenceService } from '@aio/proto/inference/grpc_service';
 import { afterEach, describe, expect, it } from 'vitest';
-import { fullInferenceImpl, fullRegistryImpl, Harness, newProbe, thrown } from '../test/grpc.fixture.js';
+import { fullInferenceImpl, fullRegistryImpl, Harness, ingestionImpl, newProbe, thrown } from '../test/grpc.fixture.js';
 import { Status } from './grpc.error.js';
 import { MessageDecoder } from './grpc.transport.js';
 
@@ -174,6 +175,26 @@ describe('gRPC over node:http2', () => {
     const answer = await rawCall(port, {}, [getModel(name)]);
     expect(answer.headers['grpc-status']).toBe(String(Status.RESOURCE_EXHAUSTED));
     expect(decodeURI(String(answer.headers['grpc-message']))).toContain(`exceeds the server's limit of ${requestBytes + 1}`);
+  });
+
+  it('refuses an oversized message inside a client stream with RESOURCE_EXHAUSTED, not a reset stream', async () => {
+    const server = harness.server({ auth: 'disabled', maxMessageBytes: 1024 });
+    server.add(IngestionService, ingestionImpl);
+    const port = await server.start('127.0.0.1', 0);
+    const client = harness.client(IngestionService, port);
+    async function* batches() {
+      await Promise.resolve();
+      yield { records: [{ dataset: 'iris', key: 'small' }] };
+      yield { records: [{ dataset: 'iris', key: 'x'.repeat(4096) }] };
+      yield { records: [{ dataset: 'iris', key: 'never read' }] };
+    }
+    await expect(client.ingestRecords(batches())).rejects.toMatchObject({ code: Status.RESOURCE_EXHAUSTED });
+    async function* one() {
+      await Promise.resolve();
+      yield { records: [{ dataset: 'iris', key: 'k' }] };
+    }
+    const ok = await client.ingestRecords(one());
+    expect(ok.accepted).toBe(1n);
   });
 
   it('serves a grpc-js client that compresses its messages', async () => {

@@ -112,17 +112,25 @@ export class WireCall {
     return address.includes(':') ? `ipv6:[${address}]:${socket?.remotePort}` : `ipv4:${address}:${socket?.remotePort}`;
   }
 
-  /** The request stream's messages, with backpressure; ends when the client half-closes. */
+  /**
+   * The request stream's messages, with backpressure; ends when the client half-closes. Leaving early (the
+   * handler stops reading, or a message is refused) discards the rest of the request instead of resetting
+   * the stream, so the call's status still reaches the client.
+   */
   async *messages(): AsyncGenerator<Buffer> {
     const out: Buffer[] = [];
     const take = (message: Buffer): void => {
       out.push(message);
     };
-    for await (const chunk of this.stream) {
-      this.decoder.push(chunk as Buffer, take);
-      while (out.length > 0) yield out.shift() as Buffer;
+    try {
+      for await (const chunk of this.stream.iterator({ destroyOnReturn: false })) {
+        this.decoder.push(chunk as Buffer, take);
+        while (out.length > 0) yield out.shift() as Buffer;
+      }
+      this.decoder.finish();
+    } finally {
+      if (!this.stream.readableEnded) this.stream.resume();
     }
-    this.decoder.finish();
   }
 
   /** Answers with one message and OK. */
