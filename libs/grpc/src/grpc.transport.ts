@@ -75,24 +75,21 @@ export class WireCall {
   private unaryRoute: TransportRoute | undefined;
   private extra: Metadata | undefined;
 
+  /** `timeoutMs`: the client's grpc-timeout (timeoutOf), undefined for none. */
   constructor(
     readonly stream: ServerHttp2Stream,
     readonly headers: IncomingHttpHeaders,
-    maxMessageBytes: number,
-    private readonly maxSendBytes: number,
+    private readonly maxMessageBytes: number,
+    timeoutMs: number | undefined,
   ) {
     this.decoder = new MessageDecoder(maxMessageBytes, single(headers['grpc-encoding']));
-    const timeout = single(headers['grpc-timeout']);
-    if (timeout === undefined) {
+    if (timeoutMs === undefined) {
       this.deadline = undefined;
       return;
     }
-    const m = TIMEOUT.exec(timeout);
-    if (m === null) throw new GrpcError(Status.INTERNAL, `invalid grpc-timeout header "${timeout}"`);
-    const ms = Number(m[1]) * (TIMEOUT_UNIT_MS[m[2] as string] as number);
-    this.deadline = Date.now() + ms;
+    this.deadline = Date.now() + timeoutMs;
     // Beyond a timer's range (about 24.8 days) the deadline is only reported, never enforced.
-    if (ms <= MAX_TIMER_MS) this.timer = setTimeout(() => this.expire(), Math.ceil(ms));
+    if (timeoutMs <= MAX_TIMER_MS) this.timer = setTimeout(() => this.expire(), Math.ceil(timeoutMs));
   }
 
   /** Request metadata (headers without the transport's own), made when first read. */
@@ -234,8 +231,8 @@ export class WireCall {
 
   /** The message with its 5-byte prefix; undefined (and the call failed) when it is too large to send. */
   private frame(message: Uint8Array): Buffer | undefined {
-    if (message.byteLength > this.maxSendBytes) {
-      this.fail(new GrpcError(Status.RESOURCE_EXHAUSTED, `response of ${message.byteLength} bytes exceeds the server's limit of ${this.maxSendBytes}`));
+    if (message.byteLength > this.maxMessageBytes) {
+      this.fail(new GrpcError(Status.RESOURCE_EXHAUSTED, `response of ${message.byteLength} bytes exceeds the server's limit of ${this.maxMessageBytes}`));
       return undefined;
     }
     const framed = Buffer.allocUnsafe(5 + message.byteLength);
@@ -279,6 +276,14 @@ export class WireCall {
     if (stream.destroyed || stream.closed) return;
     stream.sendTrailers(this.trailers ?? { 'grpc-status': String(Status.OK) });
   }
+}
+
+/** A grpc-timeout header in ms (undefined when absent), or the error a malformed one is answered with. */
+function timeoutOf(header: string | undefined): number | undefined | GrpcError {
+  if (header === undefined) return undefined;
+  const m = TIMEOUT.exec(header);
+  if (m === null) return new GrpcError(Status.INTERNAL, `invalid grpc-timeout header "${header}"`);
+  return Number(m[1]) * (TIMEOUT_UNIT_MS[m[2] as string] as number);
 }
 
 /** A header gRPC sends once (node gives an array only for repeated ones). */
@@ -480,27 +485,14 @@ export class GrpcTransport {
       return;
     }
     const path = headers[':path'] ?? '';
-    let call: WireCall;
-    try {
-      call = new WireCall(stream, headers, this.options.maxMessageBytes, this.options.maxMessageBytes);
-    } catch (error) {
-      respondTrailersOnly(stream, error as GrpcError);
-      return;
-    }
+    const timeout = timeoutOf(single(headers['grpc-timeout']));
+    const call = new WireCall(stream, headers, this.options.maxMessageBytes, timeout instanceof GrpcError ? undefined : timeout);
     const route = this.routes.get(path);
-    if (route === undefined) {
-      call.fail(new GrpcError(Status.UNIMPLEMENTED, `no method ${path} on this server`));
+    if (timeout instanceof GrpcError || route === undefined) {
+      call.fail(timeout instanceof GrpcError ? timeout : new GrpcError(Status.UNIMPLEMENTED, `no method ${path} on this server`));
       stream.resume();
       return;
     }
     call.start(route);
   }
-}
-
-function respondTrailersOnly(stream: ServerHttp2Stream, error: GrpcError): void {
-  stream.respond(
-    { ':status': 200, 'content-type': 'application/grpc+proto', 'grpc-status': String(error.code), 'grpc-message': encodeURI(error.message) },
-    { endStream: true },
-  );
-  stream.resume();
 }
