@@ -9,7 +9,7 @@ import { GRPCInferenceService } from '@aio/proto/inference/grpc_service';
 import { afterEach, describe, expect, it } from 'vitest';
 import { fullInferenceImpl, fullRegistryImpl, Harness, ingestionImpl, newProbe, thrown } from '../test/grpc.fixture.js';
 import { Status } from './grpc.error.js';
-import { MessageDecoder } from './grpc.transport.js';
+import { GrpcTransport, MessageDecoder, type WireCall } from './grpc.transport.js';
 
 const harness = new Harness();
 afterEach(() => harness.close());
@@ -217,5 +217,28 @@ describe('gRPC over node:http2', () => {
     expect((await client.serverLive({})).live).toBe(true);
     const plaintext = harness.client(GRPCInferenceService, port, { timeoutMs: 2_000 });
     await expect(plaintext.serverLive({})).rejects.toMatchObject({ code: Status.UNAVAILABLE });
+  });
+
+  it('answers with shared headers, and lets go of a call once its stream has closed (node keeps closed streams until a full GC)', async () => {
+    const transport = new GrpcTransport({ maxMessageBytes: 1024, keepaliveMs: 0, keepaliveTimeoutMs: 0 });
+    const calls: WireCall[] = [];
+    transport.route(GET_MODEL, { requestStream: false, handle: (call, request) => (calls.push(call), call.reply(request ?? new Uint8Array())) });
+    const port = await transport.listen('127.0.0.1', 0);
+    try {
+      // Every answer's headers come from one shared array, which node must leave as it is.
+      for (const name of ['m', 'n']) {
+        const answer = await rawCall(port, {}, [getModel(name)]);
+        expect(answer.headers).toMatchObject({ ':status': 200, 'content-type': 'application/grpc+proto', 'grpc-accept-encoding': 'identity,gzip,deflate' });
+        expect(answer.headers.date).toBeUndefined();
+        expect(answer.trailers['grpc-status']).toBe('0');
+      }
+      const call = calls[0] as WireCall;
+      if (!call.stream.closed) await new Promise((resolve) => call.stream.once('close', resolve));
+      const held = Object.getOwnPropertySymbols(call.stream).map((k) => (call.stream as unknown as Record<symbol, unknown>)[k]);
+      expect(held).not.toContain(call);
+    } finally {
+      transport.destroy();
+      await transport.drain();
+    }
   });
 });

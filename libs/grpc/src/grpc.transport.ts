@@ -48,6 +48,11 @@ export interface TransportRoute {
 // Headers gRPC uses for itself: not metadata a handler sees (as grpc-js removes them).
 const TRANSPORT_HEADERS = ['grpc-timeout', 'grpc-encoding', 'grpc-accept-encoding', 'accept-encoding', 'te', 'content-type', 'user-agent'];
 const ACCEPT_ENCODING = 'identity,gzip,deflate';
+// The headers of every answer with messages, shared: node takes a header array as it is (an object it
+// copies), and without a date header (gRPC has no use for it) it leaves the array unchanged.
+const RESPONSE_HEADERS: readonly string[] = [':status', '200', 'content-type', 'application/grpc+proto', 'grpc-accept-encoding', ACCEPT_ENCODING];
+const RESPONSE_OPTIONS = { waitForTrailers: true, sendDate: false } as const;
+const OK_TRAILERS: Readonly<OutgoingHttpHeaders> = { 'grpc-status': String(Status.OK) };
 const TIMEOUT = /^(\d{1,8})([HMSmun])$/;
 const MAX_TIMER_MS = 2 ** 31 - 1;
 const TIMEOUT_UNIT_MS: Readonly<Record<string, number>> = { H: 3_600_000, M: 60_000, S: 1000, m: 1, u: 0.001, n: 0.000001 };
@@ -68,7 +73,7 @@ export class WireCall {
   listener: CancelListener | undefined = undefined;
   private ended = false;
   private headersSent = false;
-  private trailers: OutgoingHttpHeaders | undefined;
+  private trailers: Readonly<OutgoingHttpHeaders> | undefined;
   private timer: NodeJS.Timeout | undefined;
   private decoder: MessageDecoder;
   private unaryRequest: Buffer | undefined;
@@ -137,7 +142,7 @@ export class WireCall {
     if (framed === undefined) return;
     this.ended = true;
     this.clearTimer();
-    this.trailers = { 'grpc-status': '0' };
+    this.trailers = OK_TRAILERS;
     if (!this.respond()) return;
     this.stream.end(framed);
   }
@@ -247,7 +252,7 @@ export class WireCall {
     const stream = this.stream;
     if (stream.destroyed || stream.closed) return false;
     this.headersSent = true;
-    stream.respond({ ':status': 200, 'content-type': 'application/grpc+proto', 'grpc-accept-encoding': ACCEPT_ENCODING }, { waitForTrailers: true });
+    stream.respond(RESPONSE_HEADERS, RESPONSE_OPTIONS);
     stream.on('wantTrailers', onWantTrailers);
     return true;
   }
@@ -274,7 +279,7 @@ export class WireCall {
   sendTrailers(): void {
     const stream = this.stream;
     if (stream.destroyed || stream.closed) return;
-    stream.sendTrailers(this.trailers ?? { 'grpc-status': String(Status.OK) });
+    stream.sendTrailers(this.trailers ?? OK_TRAILERS);
   }
 }
 
@@ -298,7 +303,13 @@ function onEnd(this: CallStream): void {
   this[CALL]?.halfClosed();
 }
 function onClose(this: CallStream): void {
-  this[CALL]?.closed();
+  const call = this[CALL];
+  // node:http2 keeps a closed stream reachable until the next mark-compact (its native wrappers, which
+  // point back at the stream, are weak handles that young-generation collections keep), so the call and
+  // all it holds (request bytes, headers, the handler's objects) is let go of here rather than promoted
+  // with the stream: a tenth less promoted per call, which is what sets how often the long pauses come.
+  this[CALL] = undefined;
+  call?.closed();
 }
 function onWantTrailers(this: CallStream): void {
   this[CALL]?.sendTrailers();
