@@ -5,7 +5,6 @@ import { Route as LoggedRoute } from '@aio/proto/aio/gateway/v1/inference_log';
 import {
   ModelConfigResponseSchema,
   MemoryUsageSchema,
-  ModelInferResponseSchema,
   ModelMetadataResponseSchema,
   ModelStatisticsResponseSchema,
   ModelStreamInferResponseSchema,
@@ -25,6 +24,7 @@ import { DeploymentsService } from './deployments.service.js';
 import { SERVER_NAME, SERVER_VERSION, ServingSettings } from './gateway.settings.js';
 import { InferenceLog } from './serving/inference.log.js';
 import { ModelManager, type Lease, type ServedVersion } from './serving/model.manager.js';
+import { inferResponse } from './serving/oip.messages.js';
 import type { RunOptions } from './serving/worker.pool.js';
 import {
   decodeInputs,
@@ -213,13 +213,7 @@ export class InferenceService implements OnModuleInit, BeforeApplicationShutdown
       const ranAt = process.hrtime.bigint();
       const outputs = result.outputs.map(fromWire);
       const encoded = encodeOutputs(outputs, wantsRawOutput(req));
-      const response = create(ModelInferResponseSchema, {
-        modelName: req.modelName,
-        modelVersion: String(v.version),
-        id: requestId,
-        outputs: encoded.outputs,
-        rawOutputContents: encoded.rawOutputContents,
-      });
+      const response = inferResponse({ modelName: req.modelName, modelVersion: String(v.version), id: requestId, outputs: encoded.outputs, rawOutputContents: encoded.rawOutputContents });
       const done = process.hrtime.bigint();
       v.stats.recordSuccess({
         totalNs: Number(done - started),

@@ -1,8 +1,6 @@
 import { invalidArgument } from '@aio/grpc';
 import {
   InferParameterSchema,
-  InferTensorContentsSchema,
-  ModelInferRequestSchema,
   type InferParameter,
   type InferTensorContents,
   type ModelInferRequest,
@@ -10,23 +8,25 @@ import {
 } from '@aio/proto/inference/grpc_service';
 import { toRestJson } from '@aio/host';
 import { create, ScalarType, type DescMessage, type JsonObject, type JsonValue, type MessageInitShape, type MessageShape } from '@bufbuild/protobuf';
+import { inferRequest, inputTensor, requestedOutput, tensorContents } from './oip.messages.js';
 import { DTYPES, isServedDatatype } from './tensor.codec.js';
 
-type ParameterInit = Record<string, MessageInitShape<typeof InferParameterSchema>>;
+type ParameterMap = Record<string, InferParameter>;
 
 function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
-function parameters(value: unknown, field: string): ParameterInit {
+function parameters(value: unknown, field: string): ParameterMap {
   if (value === undefined || value === null) return {};
   if (!isObject(value)) throw invalidArgument(field, 'must be an object');
-  const out: ParameterInit = {};
+  const out: ParameterMap = {};
+  const param = (parameterChoice: MessageInitShape<typeof InferParameterSchema>['parameterChoice']): InferParameter => create(InferParameterSchema, { parameterChoice });
   for (const [k, v] of Object.entries(value)) {
-    if (typeof v === 'boolean') out[k] = { parameterChoice: { case: 'boolParam', value: v } };
-    else if (typeof v === 'string') out[k] = { parameterChoice: { case: 'stringParam', value: v } };
-    else if (typeof v === 'number' && Number.isSafeInteger(v)) out[k] = { parameterChoice: { case: 'int64Param', value: BigInt(v) } };
-    else if (typeof v === 'number' && Number.isFinite(v)) out[k] = { parameterChoice: { case: 'doubleParam', value: v } };
+    if (typeof v === 'boolean') out[k] = param({ case: 'boolParam', value: v });
+    else if (typeof v === 'string') out[k] = param({ case: 'stringParam', value: v });
+    else if (typeof v === 'number' && Number.isSafeInteger(v)) out[k] = param({ case: 'int64Param', value: BigInt(v) });
+    else if (typeof v === 'number' && Number.isFinite(v)) out[k] = param({ case: 'doubleParam', value: v });
     else throw invalidArgument(`${field}.${k}`, 'must be a boolean, string or number');
   }
   return out;
@@ -53,7 +53,12 @@ function integer(v: unknown, field: string): bigint {
   throw invalidArgument(field, `must be an integer (a JSON number, or a decimal string beyond 2^53), got ${JSON.stringify(v)}`);
 }
 
-function contentsOf(datatype: string, values: unknown[], field: string): MessageInitShape<typeof InferTensorContentsSchema> {
+/** The typed contents of a tensor from its flat JSON values, checked against the datatype. */
+function contentsOf(datatype: string, values: unknown[], field: string): InferTensorContents {
+  return tensorContents(contentsFields(datatype, values, field));
+}
+
+function contentsFields(datatype: string, values: unknown[], field: string): Parameters<typeof tensorContents>[0] {
   if (!isServedDatatype(datatype)) return {};
   const at = (i: number) => `${field}[${i}]`;
   switch (DTYPES[datatype].field) {
@@ -123,13 +128,7 @@ export function inferRequestFromJson(model: string, version: string, body: unkno
       throw invalidArgument(`${field}.parameters.binary_data_size`, 'binary tensor data is not supported over REST; send "data" as JSON, or use gRPC raw_input_contents');
     }
     if (data === undefined) throw invalidArgument(`${field}.data`, 'is required');
-    return {
-      name,
-      datatype,
-      shape: (shape as number[]).map(BigInt),
-      parameters: params,
-      contents: contentsOf(datatype, isFlat(data) ? data : flatten(data, `${field}.data`), `${field}.data`),
-    };
+    return inputTensor(name, datatype, (shape as number[]).map(BigInt), params, contentsOf(datatype, isFlat(data) ? data : flatten(data, `${field}.data`), `${field}.data`));
   });
   if (body.outputs !== undefined && !Array.isArray(body.outputs)) throw invalidArgument('outputs', 'must be an array');
   const outputs = ((body.outputs ?? []) as unknown[]).map((raw, i) => {
@@ -140,20 +139,13 @@ export function inferRequestFromJson(model: string, version: string, body: unkno
     if (binary?.case === 'boolParam' && binary.value) {
       throw invalidArgument(`${field}.parameters.binary_data`, 'binary tensor data is not supported over REST; omit it to get JSON data, or use gRPC raw_output_contents');
     }
-    return { name: raw.name, parameters: params };
+    return requestedOutput(raw.name, params);
   });
   const requestParams = parameters(body.parameters, 'parameters');
   if (requestParams.binary_data_output !== undefined) {
     throw invalidArgument('parameters.binary_data_output', 'binary tensor data is not supported over REST; omit it to get JSON data, or use gRPC raw_output_contents');
   }
-  return create(ModelInferRequestSchema, {
-    modelName: model,
-    modelVersion: version,
-    id: typeof body.id === 'string' ? body.id : '',
-    parameters: requestParams,
-    inputs,
-    outputs,
-  });
+  return inferRequest({ modelName: model, modelVersion: version, id: typeof body.id === 'string' ? body.id : '', parameters: requestParams, inputs, outputs });
 }
 
 function jsonValues(c: InferTensorContents | undefined): JsonValue[] {

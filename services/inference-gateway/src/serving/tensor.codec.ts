@@ -6,8 +6,7 @@ import type {
   ModelInferRequest,
   ModelInferResponse_InferOutputTensor,
 } from '@aio/proto/inference/grpc_service';
-import { InferTensorContentsSchema, ModelInferResponse_InferOutputTensorSchema } from '@aio/proto/inference/grpc_service';
-import { create } from '@bufbuild/protobuf';
+import { outputTensor, tensorContents } from './oip.messages.js';
 import type { OrtType, TensorData, WireTensor } from './worker.messages.js';
 
 // Raw contents are little-endian; typed arrays use the host's order, and every platform we ship on is LE.
@@ -295,14 +294,7 @@ export function tensorBytes(data: TensorData): Uint8Array {
 
 /** Output tensors as OIP response tensors: typed contents, or raw contents in the same order. */
 export function encodeOutputs(tensors: readonly Tensor[], raw: boolean): { outputs: ModelInferResponse_InferOutputTensor[]; rawOutputContents: Uint8Array[] } {
-  const outputs = tensors.map((t) =>
-    create(ModelInferResponse_InferOutputTensorSchema, {
-      name: t.name,
-      datatype: t.datatype,
-      shape: t.shape.map(BigInt),
-      contents: raw ? undefined : toContents(t),
-    }),
-  );
+  const outputs = tensors.map((t) => outputTensor(t.name, t.datatype, t.shape.map(BigInt), raw ? undefined : toContents(t)));
   return { outputs, rawOutputContents: raw ? tensors.map((t) => tensorBytes(t.data)) : [] };
 }
 
@@ -314,36 +306,27 @@ function plain<T extends number | bigint>(data: ArrayLike<T>): T[] {
 }
 
 function toContents(t: Tensor): InferTensorContents {
-  const c = create(InferTensorContentsSchema);
   const data = t.data;
   switch (t.datatype) {
     case 'BOOL':
-      c.boolContents = Array.from(data as Uint8Array, (v) => v !== 0);
-      break;
+      return tensorContents({ boolContents: Array.from(data as Uint8Array, (v) => v !== 0) });
     case 'INT64':
-      c.int64Contents = plain(data as BigInt64Array);
-      break;
+      return tensorContents({ int64Contents: plain(data as BigInt64Array) });
     case 'UINT64':
-      c.uint64Contents = plain(data as BigUint64Array);
-      break;
+      return tensorContents({ uint64Contents: plain(data as BigUint64Array) });
     case 'INT8':
     case 'INT16':
     case 'INT32':
-      c.intContents = plain(data as Int32Array);
-      break;
+      return tensorContents({ intContents: plain(data as Int32Array) });
     case 'UINT8':
     case 'UINT16':
     case 'UINT32':
-      c.uintContents = plain(data as Uint32Array);
-      break;
+      return tensorContents({ uintContents: plain(data as Uint32Array) });
     case 'FP32':
-      c.fp32Contents = plain(data as Float32Array);
-      break;
+      return tensorContents({ fp32Contents: plain(data as Float32Array) });
     case 'FP64':
-      c.fp64Contents = plain(data as Float64Array);
-      break;
+      return tensorContents({ fp64Contents: plain(data as Float64Array) });
   }
-  return c;
 }
 
 /** A tensor from the worker as the codec's Tensor; INTERNAL when the model produced a type the gateway cannot encode. */
