@@ -65,32 +65,41 @@ export const mlpGrpc: Benchmark = {
 /** Where a gateway request's time goes, from CPU profiles of the gateway under this load (see docs/benchmarks.md). */
 const PROFILE: Record<'grpc' | 'rest', string> = {
   grpc:
-    'Profiled with `node e2e/bench/profile.ts --transport grpc` (the gateway as the mesh runs it, 64 in flight, 7,708 req/s while sampled): ' +
-    "the gateway's main thread was busy 43% of the time. Of the profile: node internals (HTTP/2 sessions, streams) 10.5%, V8 itself 8.8%, " +
-    'garbage collection 5.6%, the gateway code 4.3% (validation, batching, answers), protobuf 3.2%, the @aio libs 3.2% (transport, auth, ' +
-    'gRPC wrapper), postMessage to the workers 1.6%, OpenTelemetry 1.2%, socket writes 1.1%, kafkajs 0.8% (the inference log), response ' +
-    "headers 0.7%. `profile.ts --heap` counts ~26.5 KB allocated on the main thread per request (~37 KB with grpc-js' Server), a third " +
-    "of it node:http2's. Since this session the gateway serves gRPC on its own transport on node:http2 (@aio/grpc grpc.transport.ts) " +
-    "instead of grpc-js' Server: no interceptor chain, no Metadata object or promise per call, the stream's listeners shared functions; " +
-    'that took the ratio from 64% to ~77% at 64 in flight and from 74% to ~86% at 128 (full runs a session apart; a bare server on ' +
-    'node:http2 answers ~25% faster than the bare grpc-js one on this generator, which is what there was to take). The rest is the ' +
-    'turn-taking of a closed loop on two cores: at 64 in flight the average batch is 64 rows, the whole window arrives in one socket read ' +
-    'and goes back as one wave, so generator and gateway take turns, and the gateway does per request what the bare server does not ' +
-    '(below). 128 in flight overlaps two waves, hence the better ratio. Earlier sessions removed the inference log published every few ' +
-    'records (now one batch per 200 ms, `AIO_INFERENCE_LOG_LINGER_MS`), the async layers, AbortController and span attributes of every ' +
-    'call, error strings built for valid requests, BigInt statistics, a copy of every raw input. What would close the rest: more cores ' +
-    '(the generator alone takes most of one here) or an HTTP/2 implementation with fewer per-stream objects than node:http2.',
+    'Profiled with `node e2e/bench/profile.ts --transport grpc` (the gateway as the mesh runs it, 64 in flight, 9,354 req/s while sampled ' +
+    "on a slow moment of the box): the gateway's main thread was busy 42% of the time. Of the profile: node internals (HTTP/2 sessions, " +
+    'streams) 9.3%, V8 itself 8.3%, garbage collection 6.1%, the gateway code 4.0% (validation, batching, answers), the @aio libs 3.5% ' +
+    '(transport, auth, gRPC wrapper), protobuf 3.4% (decoding the request, encoding the answer), postMessage to the workers 2.1%, ' +
+    'OpenTelemetry 1.3%, socket writes 0.8%, kafkajs 0.6% (the inference log). Per-thread CPU over the same load (/proc, 6 s): generator ' +
+    "46%, gateway main thread 42%, inference workers 4%, V8's helper threads ~12% in each process; against the bare grpc-js server: " +
+    'generator 57%, server 36%. Neither side is saturated: at 64 in flight the whole window arrives in one socket read, runs as one batch ' +
+    'and goes back as one wave, so generator and gateway take turns and the throughput is one over the sum of their per-request times; ' +
+    "the gateway's extra per request is the gap: ~36 us of main thread against the bare server's ~24 us (CPU / rate), plus the hop to a " +
+    'worker and back (~0.3 ms per wave of 64, when neither side runs). 128 in flight ' +
+    "overlaps two waves, hence the better ratio. This session: the transport lets go of a call when its stream closes (node:http2 keeps " +
+    'closed streams reachable until a mark-compact, see the soak) and answers with shared header objects, and the inference messages are ' +
+    'typed literals instead of protobuf-es create() (0.7 -> 0.05 us per request): 5.6 -> 4.4 KB promoted per request, create() gone ' +
+    'from the profile. Tried and not kept: splitting each window into batches of 16-32 dispatched while the rest is still being decoded ' +
+    '(so answers leave in pieces and the two sides overlap), and `max_queue_delay_microseconds` 0 instead of 200 (Triton\'s default; +2-3% ' +
+    'at 64 in flight in alternating runs, REST unchanged) - both within the run-to-run spread of this box (its throughput moved 9-13k ' +
+    'req/s within the hour). Earlier sessions: the gateway serves gRPC on its own transport on node:http2 (@aio/grpc grpc.transport.ts) ' +
+    "instead of grpc-js' Server (64% -> ~80% at 64 in flight, 74% -> ~84% at 128; a bare node:http2 server answers ~25% faster than " +
+    'the bare grpc-js one on this generator), removed the inference log published every few records, the async layers, AbortController ' +
+    'and span attributes of every call, error strings built for valid requests, BigInt statistics, a copy of every raw input. What ' +
+    'would close the rest: more cores (the generator alone takes half of one here) or an HTTP/2 implementation with fewer per-stream ' +
+    'objects than node:http2 (it also sets the soak\'s pauses).',
   rest:
-    'Profiled with `node e2e/bench/profile.ts --transport rest` (64 in flight, 18,033 req/s while sampled): the main thread was busy 78%, ' +
-    "so REST is bound by the gateway's main thread. Since this session the infer routes are answered from node:http before Fastify and " +
-    'Nest see the request (@aio/host FastRouter, through Fastify\'s serverFactory; same auth, span, error bodies and body rules), which ' +
-    'took REST from ~63% to ~66-71% of the bare server. Of the profile: writing the answer to the socket 16.2% (one write per answer per ' +
-    'connection; on loopback the kernel delivers it inside the write; the bare server pays the same), node internals 12.3% (HTTP parser, ' +
-    'request/response objects), the @aio libs 12.0% (JSON.parse of the body 6.2%, JSON.stringify of the answer 2.6%), the gateway code ' +
-    '11.1% (JSON `data` to typed arrays and back included), V8 10.5%, postMessage 6.5% (batches of ~4 requests: REST requests arrive one ' +
-    'per socket read), protobuf 2.9%, GC 2.3%, OpenTelemetry 1.2%. The bare node:http server parses nothing and writes precomputed ' +
-    "bytes. What would close the rest: Triton's binary tensor extension so bodies carry bytes, not JSON numbers (parse and stringify " +
-    'are a tenth of the profile), answers serialised without the intermediate objects, and larger batches per worker message.',
+    'Profiled with `node e2e/bench/profile.ts --transport rest` (64 in flight, 19,484 req/s while sampled): the main thread was busy 72%. ' +
+    'Per-thread CPU over the same load: gateway main thread 81%, generator 65%, inference workers 13%; against the bare node:http server: ' +
+    'server 60%, generator 92% (the bare run is bound by the generator, the gateway run by its main thread). Of the profile: writing ' +
+    'the answer to the socket 16.8% (~8.6 us per answer: one write per answer per connection, on loopback the kernel delivers it inside ' +
+    'the write and wakes the generator; the bare server spends ~6.4 us in its writev, `--cpu-prof` of it), V8 8.5%, postMessage 7.0% ' +
+    '(batches of ~4 requests: REST requests arrive one per socket read, ~4 within the 200 us queue delay), JSON.parse of the body 5.9%, ' +
+    'node internals (HTTP parser, request/response objects), the gateway code (JSON `data` to typed arrays and back included), GC 2.3%, ' +
+    'OpenTelemetry ~1%, protobuf ~0 (the messages are typed literals since this session; create() was 4%). Per request the bare server ' +
+    'spends ~13 us of main thread, the gateway ~36 us. Earlier sessions answered the infer routes from node:http before Fastify and Nest ' +
+    "(@aio/host FastRouter; same auth, span, error bodies and body rules: ~63% -> ~70%). What would close the rest: Triton's binary " +
+    'tensor extension so bodies carry bytes, not JSON numbers (parse and stringify are a tenth of the profile), answers serialised ' +
+    'without the intermediate objects, and larger batches per worker message.',
 };
 
 /**

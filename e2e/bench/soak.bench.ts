@@ -105,20 +105,26 @@ export function soakErrorNotes(errors: Record<string, number>, rate: number): st
   }
   parts.push(
     'Where the stalls come from: every main-thread task over 30 ms in a CPU profile (`node e2e/bench/profile.ts --seconds 15`) was ' +
-      'garbage collection. The gateway run with `--trace-gc` at this rate (7,188 req/s): a scavenge every ~195 ms, the old generation ' +
-      'growing ~37 MB/s (64 MB live after each mark-compact, 250-290 MB before the next), and so a mark-compact every ~5.4 s with a ' +
-      "41-83 ms pause (23 in 125 s); one such pause piles up ~500 requests and the backlog takes more to drain, which is the window's " +
-      "p90/p99. What grows the old generation is per-call objects outliving a young collection: `profile.ts --heap --tenured` counts ~5.7 KB " +
-      'per request of them (8.4 KB with grpc-js\' Server, before the gateway served gRPC on its own node:http2 transport), most of it ' +
-      "node:http2's own per-stream objects (the headers object, the stream, the response headers and trailers), then protobuf messages; " +
-      'only ~1 MB is alive at any instant, so it is not a leak: RSS is flat (+1.4 MiB/min after the first minute, ~15 MiB over the 10 ' +
-      'minutes; with grpc-js it rose 3.8 MiB/min). Tried and not kept: `--no-allocation-site-pretenuring` (16 mark-compacts instead of 23 in ' +
-      'the same time, but longer, 70-108 ms and one of 177 ms), `--never-compact` (the same ~100 ms loop stalls per window), a larger young ' +
-      'generation (`--max-semi-space-size=64`, same pauses, last session). The load generator is a Node process too, with its own pauses, ' +
-      'and a response it has not read yet still counts as in flight. The skipped requests come from windows where such pauses meet a slow ' +
-      'moment of the shared box (the same mlp-grpc configuration measures 8.8k-11.2k req/s from one run to the next): 70% of a median ' +
-      'peak is then briefly 100% of what the box gives. What would close it: headroom (the generator shares the two cores with the ' +
-      "gateway and four services), or fewer per-stream objects than node:http2 allocates (an HTTP/2 implementation of the gateway's own).",
+      'garbage collection, and the long ones are mark-compacts. The gateway run with `--trace-gc-nvp` at ~7.7k req/s: a scavenge every ' +
+      '~170 ms (~50 MB allocated, ~4.5 MB of it surviving, which the next scavenge promotes), a mark-compact every ~5 s with a 50-100 ms ' +
+      "pause (one piles up 400-800 requests, and draining them with 30% headroom takes ~3x the pause: the window's p99). Two causes, both " +
+      "node:http2's, measured on a bare node:http2 server too (no gateway code, grpc-js or node:http2 clients): (1) half or more of each " +
+      'mark-compact pause, 30-60 ms, is V8 finalising external strings (`clear.external_string_table`): node:http2 hands every request ' +
+      'header value that is not in the HPACK static table (path, authority, content-type, te, user-agent, grpc-timeout, authorization...) ' +
+      'to JavaScript as an external string, which V8 always allocates in the old generation, so every request leaves ~8 of them for the ' +
+      'next mark-compact, ~1 us per request since the last one; (2) a closed stream stays reachable until a mark-compact (its native ' +
+      "wrappers point back at it, and V8's young-generation collections keep their weak handles), so everything reachable from it is " +
+      'promoted: the bare server promotes ~15% of what it allocates whatever the young generation size (8 and 32 MB semi-spaces tried). ' +
+      "The transport therefore lets go of its call when the stream closes and answers with shared header objects: `profile.ts --heap " +
+      "--tenured` 5.6 -> 4.4 KB promoted per request (8.4 KB with grpc-js' Server), scavenge promotion 4.8 -> 4.2 MB. Only ~1 MB is alive " +
+      'at any instant, so it is not a leak: RSS is flat. Tried and not kept: `--heap-growing-percent=100` (a mark-compact every ~1.7 s, ' +
+      'pauses mostly 24-33 ms but some 50-66 ms; a 60 s soak still skipped requests in 4 of 6 windows) and `=50` (every ~0.9 s, 6 ms of ' +
+      'external strings per pause, yet pauses to 40 ms and loop-delay p99 per window up from ~10 to 15-40 ms): the extra marking costs ' +
+      'throughput and does not reach zero (an operator can still set it through NODE_OPTIONS); `--no-allocation-site-pretenuring`, ' +
+      '`--never-compact` and a larger young generation (earlier sessions: same or longer stalls). The load generator is a Node process ' +
+      'too, with its own pauses (5-20 ms mark-compacts here), and a response it has not read yet still counts as in flight; the box also ' +
+      "runs Kafka's and OpenSearch's JVMs. What would close it: an HTTP/2 server that gives JavaScript plain header strings and no " +
+      'per-stream native wrappers (one of our own instead of node:http2), or headroom.',
   );
   parts.push(
     'With the default queue (`AIO_INFER_QUEUE_LIMIT`, 256 requests, about 70 ms of arrivals at this rate) a quick 30 s soak shed 139 ' +
