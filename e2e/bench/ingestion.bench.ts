@@ -23,7 +23,7 @@ import { kafkajs, mongoose } from './ingestion/deps.ts';
 import { consumerPerf, type PerfResult } from './ingestion/kafka-perf.ts';
 import { summariseProfile, type ProfileSummary } from './lib/profile.ts';
 import { CLI_MESSAGE_BATCH, DATASET, datasetRequest, makeRecords, SERVICE_WRITE_BATCH, storedBatches, type BenchRecord } from './ingestion/records.ts';
-import { GRPC_PORT, ServiceProcess, STAGED_MAIN } from './ingestion/service.ts';
+import { GRPC_PORT, HTTP_PORT, ServiceProcess, STAGED_MAIN } from './ingestion/service.ts';
 import type { StageStat } from './ingestion/staged-main.ts';
 import { insertCeiling } from './ingestion/storage.ts';
 
@@ -373,7 +373,7 @@ function result(n: number, runs: RunFigures[], profile: { summary: ProfileSummar
       `${n} JSON records (~${Math.round(recordBytes(n))} bytes each, 9 fields, key field \`id\`, 1 in ${INVALID_RATIO_DIVISOR} invalid: rejected to the DLQ) pre-produced once to a 3-partition topic on the local Kafka 4.4 (one KRaft node); FerretDB 1.24 on SQLite; 2-core shared machine.`,
       `Each run, side by side: (a) the documents the service stores (its RecordDoc: \`_id\`, \`ds\`, \`key\`, \`seq\`, \`values\`, \`ingestTime\`) inserted into a fresh collection with the service's \`{ds, seq}\` index, one unordered \`insertMany\` per ${SERVICE_WRITE_BATCH}-record slice (valid records only), one at a time, through the mongodb driver of the service's mongoose;`,
       `(b) \`kafka-consumer-perf-test\` (ConsumerPerformance, kafka-tools 4.4, java 17) reading the whole topic with a new group: records/s over its fetch time (group join excluded);`,
-      `(c) \`node services/ingestion/dist/main.js\` started on an empty database (ports ${GRPC_PORT}/8152, telemetry export off), \`CreateDataset\` starts its consumer; timed from the answer (consumer joined) until the dataset counts every record (\`GetDataset\` intake accepted + rejected) and the committed offsets of \`<prefix>.ingestion.intake.bench\` reach the end of every partition (kafkajs admin \`fetchOffsets\`), both polled every ${POLL_MS} ms, all ${n} records (accepted + rejected) per second;`,
+      `(c) \`node services/ingestion/dist/main.js\` started on an empty database (ports ${GRPC_PORT}/${HTTP_PORT}, telemetry export off), \`CreateDataset\` starts its consumer; timed from the answer (consumer joined) until the dataset counts every record (\`GetDataset\` intake accepted + rejected) and the committed offsets of \`<prefix>.ingestion.intake.bench\` reach the end of every partition (kafkajs admin \`fetchOffsets\`), both polled every ${POLL_MS} ms, all ${n} records (accepted + rejected) per second;`,
       `(d) the same records in one \`IngestRecords\` client stream, ${CLI_MESSAGE_BATCH} records per message as \`aio ingest\` sends them (messages built before timing; the client runs on the same 2 cores), from the call until its answer.`,
       `1 warm-up run, then ${runs.length} measured runs; median of the runs. Errors: failed insertMany calls, perf-test failures, runs whose counts do not add up or that time out.`,
     ].join(' '),

@@ -71,6 +71,8 @@ export const multiModel: Benchmark = {
       );
     } finally {
       await bare.stop();
+      // The benchmarks after this one measure a gateway without these models loaded (their deployments stay in the registry).
+      for (const [i, m] of models.entries()) await platform.unload(m.name, versions[i] as number).catch((err: unknown) => log(`  could not unload ${m.name}: ${String(err)}`));
     }
     const sortedLoads = Float64Array.from(loadMs).sort();
     const rows: Row[] = [

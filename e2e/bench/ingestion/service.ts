@@ -6,7 +6,8 @@ import path from 'node:path';
 import { once } from 'node:events';
 import { ROOT } from '../lib/result.ts';
 
-export const GRPC_PORT = 50152;
+// Below Linux's ephemeral range (32768-60999): 50152 was once held by one of the run's own client sockets and the service could not bind.
+export const GRPC_PORT = 30152;
 export const HTTP_PORT = 8152;
 export const MAIN = path.join(ROOT, 'services', 'ingestion', 'dist', 'main.js');
 export const STAGED_MAIN = path.join(import.meta.dirname, 'staged-main.ts');
