@@ -120,7 +120,7 @@ export function soakErrorNotes(errors: Record<string, number>, rate: number): st
       'at any instant, so it is not a leak: RSS is flat. Tried and not kept: `--heap-growing-percent=100` (a mark-compact every ~1.7 s, ' +
       'pauses mostly 24-33 ms but some 50-66 ms; a 60 s soak still skipped requests in 4 of 6 windows) and `=50` (every ~0.9 s, 6 ms of ' +
       'external strings per pause, yet pauses to 40 ms and loop-delay p99 per window up from ~10 to 15-40 ms): the extra marking costs ' +
-      'throughput and does not reach zero (an operator can still set it through NODE_OPTIONS); `--no-allocation-site-pretenuring`, ' +
+      'throughput and does not reach zero (an operator can still pass it to node, e.g. `node --heap-growing-percent=100 dist/main.js`; NODE_OPTIONS refuses it); `--no-allocation-site-pretenuring`, ' +
       '`--never-compact` and a larger young generation (earlier sessions: same or longer stalls). The load generator is a Node process ' +
       'too, with its own pauses (5-20 ms mark-compacts here), and a response it has not read yet still counts as in flight; the box also ' +
       "runs Kafka's and OpenSearch's JVMs. What would close it: an HTTP/2 server that gives JavaScript plain header strings and no " +
