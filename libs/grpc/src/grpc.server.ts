@@ -14,14 +14,7 @@ import type { Metadata } from '@grpc/grpc-js';
 import { context, defaultTextMapGetter, propagation, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type Span } from '@opentelemetry/api';
 import { bearerFrom, type AuthorizationHeader, type Principal } from '@aio/auth';
 import { permission as permissionOption } from '@aio/proto/aio/auth/v1/options';
-import type {
-  BidiStreamingImpl,
-  CallContext,
-  ClientStreamingImpl,
-  ServerStreamingImpl,
-  ServiceImpl,
-  UnaryImpl,
-} from './call.context.js';
+import type { CallContext, ServiceImpl } from './call.context.js';
 import { GrpcError, Status, statusName } from './grpc.error.js';
 import { GrpcTransport, type CancelListener, type ServerTls, type TransportRoute, type WireCall } from './grpc.transport.js';
 import { Health, HealthStatuses } from './health.service.js';
@@ -199,58 +192,29 @@ class AioGrpcServer implements GrpcServer {
     return { method, fullName: `${method.parent.typeName}/${method.name}`, permission, isPublic };
   }
 
+  /**
+   * The transport route of a method: its request is one decoded message or a stream of them, its answer
+   * one encoded message (reply) or a stream written with backpressure (end); any failure is the status.
+   */
   private handler(route: Route, impl: (...args: never[]) => unknown): TransportRoute {
     const { method } = route;
-    switch (method.methodKind) {
-      case 'unary': {
-        const fn = impl as unknown as UnaryImpl<DescMessage, DescMessage>;
-        return {
-          requestStream: false,
-          handle: (call, request) => {
-            this.serve(call, route, (ctx) => fn(decode(method.input, request as Buffer), ctx).then((out) => encode(method.output, out))).then(
-              (bytes) => call.reply(bytes),
-              (error: GrpcError) => call.fail(error),
-            );
-          },
+    const requestStream = method.methodKind === 'client_streaming' || method.methodKind === 'bidi_streaming';
+    const responseStream = method.methodKind === 'server_streaming' || method.methodKind === 'bidi_streaming';
+    const fn = impl as unknown as (request: unknown, ctx: CallContext) => unknown;
+    return {
+      requestStream,
+      handle: (call, request) => {
+        const run = (ctx: CallContext): Promise<Uint8Array | undefined> => {
+          const input = requestStream ? readAll(call, method.input, ctx.signal) : decode(method.input, request as Buffer);
+          if (responseStream) return writeAll(call, fn(input, ctx) as AsyncIterable<MessageInitShape<DescMessage>>, method.output, ctx.signal).then(() => undefined);
+          return (fn(input, ctx) as Promise<MessageInitShape<DescMessage>>).then((out) => encode(method.output, out));
         };
-      }
-      case 'server_streaming': {
-        const fn = impl as unknown as ServerStreamingImpl<DescMessage, DescMessage>;
-        return {
-          requestStream: false,
-          handle: (call, request) => {
-            this.serve(call, route, (ctx) => writeAll(call, fn(decode(method.input, request as Buffer), ctx), method.output, ctx.signal)).then(
-              () => call.end(),
-              (error: GrpcError) => call.fail(error),
-            );
-          },
-        };
-      }
-      case 'client_streaming': {
-        const fn = impl as unknown as ClientStreamingImpl<DescMessage, DescMessage>;
-        return {
-          requestStream: true,
-          handle: (call) => {
-            this.serve(call, route, (ctx) => fn(readAll(call, method.input, ctx.signal), ctx).then((out) => encode(method.output, out))).then(
-              (bytes) => call.reply(bytes),
-              (error: GrpcError) => call.fail(error),
-            );
-          },
-        };
-      }
-      case 'bidi_streaming': {
-        const fn = impl as unknown as BidiStreamingImpl<DescMessage, DescMessage>;
-        return {
-          requestStream: true,
-          handle: (call) => {
-            this.serve(call, route, (ctx) => writeAll(call, fn(readAll(call, method.input, ctx.signal), ctx), method.output, ctx.signal)).then(
-              () => call.end(),
-              (error: GrpcError) => call.fail(error),
-            );
-          },
-        };
-      }
-    }
+        this.serve(call, route, run).then(
+          (bytes) => (bytes === undefined ? call.end() : call.reply(bytes)),
+          (error: GrpcError) => call.fail(error),
+        );
+      },
+    };
   }
 
   /**
