@@ -171,6 +171,9 @@ describe('fast routes', () => {
     expect(await error(poisoned)).toBe('Object contains forbidden prototype property');
     const ctor = await post('/v1/fast/echo/m', '{"constructor":{"prototype":{"admin":true}}}');
     expect(ctor.status).toBe(400);
+    // A key spelled with JSON escapes is the same key once parsed.
+    const escaped = await post('/v1/fast/echo/m', '{"\\u005f_proto__":{"admin":true}}');
+    expect(escaped.status).toBe(400);
     // The words alone are fine.
     const words = await post('/v1/fast/echo/m', '{"text":"__proto__ and prototype"}');
     expect(await words.json()).toEqual({ name: 'm', body: { text: '__proto__ and prototype' } });
