@@ -305,7 +305,7 @@ function encode<O extends DescMessage>(schema: O, init: MessageInitShape<O>): Ui
 /** Decodes a request stream; ends early (by resetting the stream) when the call is aborted. */
 async function* readAll<I extends DescMessage>(call: WireCall, schema: I, signal: AbortSignal): AsyncGenerator<MessageShape<I>> {
   const onAbort = (): void => {
-    call.stream.destroy();
+    call.cancel();
   };
   signal.addEventListener('abort', onAbort, { once: true });
   try {

@@ -1,20 +1,16 @@
-// The server side of gRPC's wire protocol on node:http2 (PROTOCOL-HTTP2.md of grpc/grpc): one HTTP/2
-// stream per call, length-prefixed messages, the status in trailers. grpc.server.ts puts routes, auth,
-// tracing and codecs on top. It replaces grpc-js' Server, whose per-call machinery (interceptor chains,
-// a Metadata object, promise-based message decoding, listeners per call) cost more main-thread time per
-// small call than the gateway's own work (see docs/benchmarks.md); clients stay on grpc-js.
-import { once } from 'node:events';
-import http2, {
-  type Http2SecureServer,
-  type Http2Server,
-  type IncomingHttpHeaders,
-  type OutgoingHttpHeaders,
-  type ServerHttp2Session,
-  type ServerHttp2Stream,
-} from 'node:http2';
+// The server side of gRPC's wire protocol (PROTOCOL-HTTP2.md of grpc/grpc) on our own HTTP/2 connection
+// (h2/connection.ts): one stream per call, length-prefixed messages, the status in trailers. grpc.server.ts
+// puts routes, auth, tracing and codecs on top. It replaces grpc-js' Server, whose per-call machinery
+// (interceptor chains, a Metadata object, promise-based message decoding, listeners per call) cost more
+// main-thread time per small call than the gateway's own work, and node:http2 under it, whose header
+// strings and stream wrappers set the length of the GC pauses (see docs/benchmarks.md); clients stay on grpc-js.
+import net from 'node:net';
+import tls from 'node:tls';
 import { gunzipSync, inflateSync } from 'node:zlib';
 import { Metadata } from '@grpc/grpc-js';
 import { GrpcError, Status } from './grpc.error.js';
+import { H2Connection, H2Error, type H2Headers, type H2Stream, type StreamHandler } from './h2/connection.js';
+import { encodeHeaders } from './h2/hpack.js';
 
 /** TLS for the server (node:tls options); omit for plaintext. */
 export interface ServerTls {
@@ -30,8 +26,22 @@ export interface TransportOptions {
   /** Ping every connection this often (0 = never); one not answering within keepaliveTimeoutMs is closed. */
   keepaliveMs: number;
   keepaliveTimeoutMs: number;
+  /** Streams one connection may have open at once; more are refused (REFUSED_STREAM, which clients retry). */
+  maxConcurrentStreams?: number;
   tls?: ServerTls;
 }
+
+// Headers gRPC uses for itself: not metadata a handler sees (as grpc-js removes them).
+const TRANSPORT_HEADERS = ['grpc-timeout', 'grpc-encoding', 'grpc-accept-encoding', 'accept-encoding', 'te', 'content-type', 'user-agent'];
+const ACCEPT_ENCODING = 'identity,gzip,deflate';
+const RESPONSE_PAIRS: readonly string[] = [':status', '200', 'content-type', 'application/grpc+proto', 'grpc-accept-encoding', ACCEPT_ENCODING];
+// The header blocks of every answer, encoded once (the encoder is stateless).
+const RESPONSE_HEADERS = encodeHeaders(RESPONSE_PAIRS);
+const OK_TRAILERS = encodeHeaders(['grpc-status', String(Status.OK)]);
+const TIMEOUT = /^(\d{1,8})([HMSmun])$/;
+const MAX_TIMER_MS = 2 ** 31 - 1;
+const TIMEOUT_UNIT_MS: Readonly<Record<string, number>> = { H: 3_600_000, M: 60_000, S: 1000, m: 1, u: 0.001, n: 0.000001 };
+const DEFAULT_MAX_CONCURRENT_STREAMS = 1000;
 
 /** Told once when a call ends before its answer was sent: the client cancelled, left, or its deadline passed. */
 export interface CancelListener {
@@ -45,49 +55,41 @@ export interface TransportRoute {
   handle(call: WireCall, request: Buffer | undefined): void;
 }
 
-// Headers gRPC uses for itself: not metadata a handler sees (as grpc-js removes them).
-const TRANSPORT_HEADERS = ['grpc-timeout', 'grpc-encoding', 'grpc-accept-encoding', 'accept-encoding', 'te', 'content-type', 'user-agent'];
-const ACCEPT_ENCODING = 'identity,gzip,deflate';
-// The headers of every answer with messages, shared: node takes a header array as it is (an object it
-// copies), and without a date header (gRPC has no use for it) it leaves the array unchanged.
-const RESPONSE_HEADERS: readonly string[] = [':status', '200', 'content-type', 'application/grpc+proto', 'grpc-accept-encoding', ACCEPT_ENCODING];
-const RESPONSE_OPTIONS = { waitForTrailers: true, sendDate: false } as const;
-const OK_TRAILERS: Readonly<OutgoingHttpHeaders> = { 'grpc-status': String(Status.OK) };
-const TIMEOUT = /^(\d{1,8})([HMSmun])$/;
-const MAX_TIMER_MS = 2 ** 31 - 1;
-const TIMEOUT_UNIT_MS: Readonly<Record<string, number>> = { H: 3_600_000, M: 60_000, S: 1000, m: 1, u: 0.001, n: 0.000001 };
-// Each stream carries its call, so the stream's listeners are shared functions, not closures per call
-// (and `on`, not `once`: each of these events comes once per stream, and once() wraps the listener).
-const CALL = Symbol('aio.grpc.call');
-type CallStream = ServerHttp2Stream & { [CALL]?: WireCall };
-
 /**
  * One call on the wire. The request arrives through the route (unary and server streaming) or
  * `messages()`; the answer leaves through `reply` (one message and OK), `write` + `end` (a stream) or
  * `fail` (a status). Whatever comes after the call ended (answered, failed, cancelled) is ignored.
  */
-export class WireCall {
+export class WireCall implements StreamHandler {
   /** When the client stops waiting (epoch ms); undefined without a grpc-timeout. */
   readonly deadline: number | undefined;
+  readonly headers: H2Headers;
   /** Set by whoever runs the call; told once if the call ends early. */
   listener: CancelListener | undefined = undefined;
   private ended = false;
   private headersSent = false;
-  private trailers: Readonly<OutgoingHttpHeaders> | undefined;
   private timer: NodeJS.Timeout | undefined;
   private decoder: MessageDecoder;
   private unaryRequest: Buffer | undefined;
-  private unaryRoute: TransportRoute | undefined;
+  private route: TransportRoute | undefined;
   private extra: Metadata | undefined;
+  // Request data of a streaming route, not yet read by messages(); and whoever waits for more of it.
+  private chunks: Buffer[] = [];
+  private wake: (() => void) | undefined;
+  private remoteDone = false;
+  private gone = false;
+  /** Request data that is no longer wanted (the call failed or its reader left) is only credited back. */
+  private discarding = false;
+  private writableWaiter: { resolve: () => void; reject: (error: Error) => void } | undefined;
 
   /** `timeoutMs`: the client's grpc-timeout (timeoutOf), undefined for none. */
   constructor(
-    readonly stream: ServerHttp2Stream,
-    readonly headers: IncomingHttpHeaders,
+    readonly stream: H2Stream,
     private readonly maxMessageBytes: number,
     timeoutMs: number | undefined,
   ) {
-    this.decoder = new MessageDecoder(maxMessageBytes, single(headers['grpc-encoding']));
+    this.headers = stream.headers;
+    this.decoder = new MessageDecoder(maxMessageBytes, single(this.headers['grpc-encoding']));
     if (timeoutMs === undefined) {
       this.deadline = undefined;
       return;
@@ -108,16 +110,14 @@ export class WireCall {
 
   /** The client's address, e.g. "ipv4:127.0.0.1:53122". */
   get peer(): string {
-    const socket = this.stream.session?.socket;
-    const address = socket?.remoteAddress;
-    if (address === undefined) return 'unknown';
-    return address.includes(':') ? `ipv6:[${address}]:${socket?.remotePort}` : `ipv4:${address}:${socket?.remotePort}`;
+    return this.stream.peer;
   }
 
   /**
-   * The request stream's messages, with backpressure; ends when the client half-closes. Leaving early (the
-   * handler stops reading, or a message is refused) discards the rest of the request instead of resetting
-   * the stream, so the call's status still reaches the client.
+   * The request stream's messages, with backpressure (the client's window refills as they are read);
+   * ends when the client half-closes. Leaving early (the handler stops reading, or a message is refused)
+   * discards the rest of the request instead of resetting the stream, so the call's status still reaches
+   * the client. A client that cancels ends it with CANCELLED.
    */
   async *messages(): AsyncGenerator<Buffer> {
     const out: Buffer[] = [];
@@ -125,13 +125,20 @@ export class WireCall {
       out.push(message);
     };
     try {
-      for await (const chunk of this.stream.iterator({ destroyOnReturn: false })) {
-        this.decoder.push(chunk as Buffer, take);
+      for (;;) {
+        while (this.chunks.length === 0 && !this.remoteDone && !this.gone) {
+          await new Promise<void>((resolve) => (this.wake = resolve));
+        }
+        const chunk = this.chunks.shift();
+        if (chunk === undefined) break;
+        this.decoder.push(chunk, take);
+        this.stream.consumed(chunk.length);
         while (out.length > 0) yield out.shift() as Buffer;
       }
+      if (!this.remoteDone) throw new GrpcError(Status.CANCELLED, 'the client cancelled the call');
       this.decoder.finish();
     } finally {
-      if (!this.stream.readableEnded) this.stream.resume();
+      this.discard();
     }
   }
 
@@ -142,9 +149,10 @@ export class WireCall {
     if (framed === undefined) return;
     this.ended = true;
     this.clearTimer();
-    this.trailers = OK_TRAILERS;
-    if (!this.respond()) return;
-    this.stream.end(framed);
+    const stream = this.stream;
+    stream.respond(RESPONSE_HEADERS, false);
+    stream.write(framed);
+    stream.end(OK_TRAILERS);
   }
 
   /** Sends one message of a response stream; false when the caller should wait for `drained()`. */
@@ -152,13 +160,33 @@ export class WireCall {
     if (this.ended) return true;
     const framed = this.frame(message);
     if (framed === undefined) return true;
-    if (!this.headersSent && !this.respond()) return true;
+    if (!this.headersSent) {
+      this.headersSent = true;
+      this.stream.respond(RESPONSE_HEADERS, false);
+    }
     return this.stream.write(framed);
   }
 
   /** Resolves when the stream can take more (rejects if it closes first or the signal fires). */
-  async drained(signal: AbortSignal): Promise<void> {
-    await once(this.stream, 'drain', { signal });
+  drained(signal: AbortSignal): Promise<void> {
+    if (this.stream.closed) return Promise.reject(new GrpcError(Status.CANCELLED, 'the stream closed'));
+    return new Promise<void>((resolve, reject) => {
+      const onAbort = (): void => {
+        this.writableWaiter = undefined;
+        reject(signal.reason as Error);
+      };
+      signal.addEventListener('abort', onAbort, { once: true });
+      this.writableWaiter = {
+        resolve: () => {
+          signal.removeEventListener('abort', onAbort);
+          resolve();
+        },
+        reject: (error) => {
+          signal.removeEventListener('abort', onAbort);
+          reject(error);
+        },
+      };
+    });
   }
 
   /** Ends a response stream with OK. */
@@ -171,22 +199,30 @@ export class WireCall {
     this.finish(error.code, error.message, error.metadata);
   }
 
-  /** @internal Starts a call: reads the request of a unary route, or hands the stream to a streaming one. */
-  start(route: TransportRoute): void {
-    const stream = this.stream as CallStream;
-    stream[CALL] = this;
-    stream.on('close', onClose);
-    if (route.requestStream) {
-      route.handle(this, undefined);
-      return;
-    }
-    this.unaryRoute = route;
-    stream.on('data', onData);
-    stream.on('end', onEnd);
+  /** Resets the stream (RST_STREAM CANCEL): for a call whose handler was aborted mid-request. */
+  cancel(): void {
+    this.stream.reset(H2Error.CANCEL);
   }
 
-  /** @internal */
+  /** @internal Starts a call: reads the request of a unary route, or hands the stream to a streaming one. */
+  start(route: TransportRoute): void {
+    this.route = route;
+    this.stream.handler = this;
+    if (route.requestStream) route.handle(this, undefined);
+  }
+
+  /** @internal Request bytes from the connection. */
   data(chunk: Buffer): void {
+    if (this.discarding) {
+      this.stream.consumed(chunk.length);
+      return;
+    }
+    if (this.route?.requestStream === true) {
+      this.chunks.push(chunk);
+      this.wakeReader();
+      return;
+    }
+    this.stream.consumed(chunk.length);
     try {
       this.decoder.push(chunk, (message) => {
         if (this.unaryRequest !== undefined) throw new GrpcError(Status.UNIMPLEMENTED, 'a unary method takes exactly one request message, got more');
@@ -195,15 +231,19 @@ export class WireCall {
     } catch (error) {
       this.fail(error as GrpcError);
       // Nothing more is read from a failed call; what the client still sends is discarded.
-      this.stream.removeListener('data', onData);
-      this.stream.resume();
+      this.discarding = true;
     }
   }
 
   /** @internal The client half-closed: a unary request is complete. */
   halfClosed(): void {
-    if (this.ended) return;
-    const route = this.unaryRoute as TransportRoute;
+    const route = this.route;
+    if (route === undefined || route.requestStream) {
+      this.remoteDone = true;
+      this.wakeReader();
+      return;
+    }
+    if (this.ended || this.discarding) return;
     try {
       this.decoder.finish();
       if (this.unaryRequest === undefined) throw new GrpcError(Status.UNIMPLEMENTED, 'a unary method takes exactly one request message, got none');
@@ -217,9 +257,37 @@ export class WireCall {
   /** @internal The stream closed: if no status went out, the client cancelled or went away. */
   closed(): void {
     this.clearTimer();
+    this.gone = true;
+    this.chunks.length = 0;
+    this.wakeReader();
+    const waiter = this.writableWaiter;
+    this.writableWaiter = undefined;
+    waiter?.reject(new GrpcError(Status.CANCELLED, 'the stream closed'));
     if (this.ended) return;
     this.ended = true;
     this.listener?.cancelled(Status.CANCELLED);
+  }
+
+  /** @internal The stream takes more response data. */
+  writable(): void {
+    const waiter = this.writableWaiter;
+    this.writableWaiter = undefined;
+    waiter?.resolve();
+  }
+
+  private wakeReader(): void {
+    const wake = this.wake;
+    this.wake = undefined;
+    wake?.();
+  }
+
+  /** The rest of the request is not read: what is queued and what still comes is credited back. */
+  private discard(): void {
+    this.discarding = true;
+    let queued = 0;
+    for (const chunk of this.chunks) queued += chunk.length;
+    this.chunks.length = 0;
+    if (queued > 0) this.stream.consumed(queued);
   }
 
   private expire(): void {
@@ -247,39 +315,23 @@ export class WireCall {
     return framed;
   }
 
-  /** Sends the response headers (trailers follow the data); false when the stream is gone. */
-  private respond(): boolean {
-    const stream = this.stream;
-    if (stream.destroyed || stream.closed) return false;
-    this.headersSent = true;
-    stream.respond(RESPONSE_HEADERS, RESPONSE_OPTIONS);
-    stream.on('wantTrailers', onWantTrailers);
-    return true;
-  }
-
   private finish(code: Status, message: string, metadata: Metadata | undefined): void {
     if (this.ended) return;
     this.ended = true;
     this.clearTimer();
-    const stream = this.stream;
-    if (stream.destroyed || stream.closed) return;
-    const status: OutgoingHttpHeaders = { 'grpc-status': String(code) };
-    if (message !== '') status['grpc-message'] = encodeURI(message);
-    if (metadata !== undefined) Object.assign(status, metadata.toHttp2Headers());
+    const status = ['grpc-status', String(code)];
+    if (message !== '') status.push('grpc-message', encodeURI(message));
+    if (metadata !== undefined) {
+      for (const [name, value] of Object.entries(metadata.toHttp2Headers())) {
+        for (const v of Array.isArray(value) ? value : [value]) status.push(name, String(v));
+      }
+    }
     if (this.headersSent) {
-      this.trailers = status;
-      stream.end();
+      this.stream.end(encodeHeaders(status));
       return;
     }
     // Trailers-only: status in the one header block.
-    stream.respond({ ':status': 200, 'content-type': 'application/grpc+proto', 'grpc-accept-encoding': ACCEPT_ENCODING, ...status }, { endStream: true });
-  }
-
-  /** @internal */
-  sendTrailers(): void {
-    const stream = this.stream;
-    if (stream.destroyed || stream.closed) return;
-    stream.sendTrailers(this.trailers ?? OK_TRAILERS);
+    this.stream.respond(encodeHeaders([...RESPONSE_PAIRS, ...status]), true);
   }
 }
 
@@ -294,28 +346,6 @@ function timeoutOf(header: string | undefined): number | undefined | GrpcError {
 /** A header gRPC sends once (node gives an array only for repeated ones). */
 function single(value: string | string[] | undefined): string | undefined {
   return Array.isArray(value) ? value[0] : value;
-}
-
-function onData(this: CallStream, chunk: Buffer): void {
-  this[CALL]?.data(chunk);
-}
-function onEnd(this: CallStream): void {
-  this[CALL]?.halfClosed();
-}
-function onClose(this: CallStream): void {
-  const call = this[CALL];
-  // node:http2 keeps a closed stream reachable until the next mark-compact (its native wrappers, which
-  // point back at the stream, are weak handles that young-generation collections keep), so the call and
-  // all it holds (request bytes, headers, the handler's objects) is let go of here rather than promoted
-  // with the stream: a tenth less promoted per call, which is what sets how often the long pauses come.
-  this[CALL] = undefined;
-  call?.closed();
-}
-function onWantTrailers(this: CallStream): void {
-  this[CALL]?.sendTrailers();
-}
-function ignore(): void {
-  // Stream and session errors end up as 'close' (a cancelled call); nothing else to do here.
 }
 
 /**
@@ -404,33 +434,36 @@ export class MessageDecoder {
 }
 
 /**
- * The listening side: an HTTP/2 server whose streams become WireCalls on their routes. Connections are
- * pinged (keepalive) and tracked so shutdown can send GOAWAY to each and close them when drained.
+ * The listening side: a net (or TLS, ALPN h2) server whose connections' streams become WireCalls on
+ * their routes. Connections are tracked so shutdown can send GOAWAY to each and close them when drained.
  */
 export class GrpcTransport {
-  private readonly server: Http2Server | Http2SecureServer;
+  private readonly server: net.Server;
   private readonly routes = new Map<string, TransportRoute>();
-  private readonly sessions = new Set<ServerHttp2Session>();
+  private readonly connections = new Set<H2Connection>();
   private closing = false;
 
   constructor(private readonly options: TransportOptions) {
-    // Node's default per-connection memory cap (10 MB) destroys a session that buffers one large
-    // inference answer; writes respect backpressure instead (as grpc-js does, the cap is lifted).
-    const common = { maxSessionMemory: Number.MAX_SAFE_INTEGER, maxSendHeaderBlockLength: 1024 * 1024 };
-    const tls = options.tls;
-    this.server =
-      tls === undefined
-        ? http2.createServer(common)
-        : http2.createSecureServer({
-            ...common,
-            key: tls.key,
-            cert: tls.cert,
-            ...(tls.ca === undefined ? {} : { ca: tls.ca }),
-            requestCert: tls.requireClientCert ?? false,
-            rejectUnauthorized: tls.requireClientCert ?? false,
-          });
-    this.server.on('session', (session: ServerHttp2Session) => this.track(session));
-    this.server.on('stream', (stream: ServerHttp2Stream, headers: IncomingHttpHeaders) => this.dispatch(stream, headers));
+    const tlsOptions = options.tls;
+    if (tlsOptions === undefined) {
+      this.server = net.createServer((socket) => this.accept(socket));
+    } else {
+      this.server = tls.createServer(
+        {
+          key: tlsOptions.key,
+          cert: tlsOptions.cert,
+          ...(tlsOptions.ca === undefined ? {} : { ca: tlsOptions.ca }),
+          requestCert: tlsOptions.requireClientCert ?? false,
+          rejectUnauthorized: tlsOptions.requireClientCert ?? false,
+          ALPNProtocols: ['h2'],
+        },
+        (socket) => {
+          // gRPC clients always negotiate h2; anything else (HTTP/1.1, no ALPN) is not for this server.
+          if (socket.alpnProtocol !== 'h2') socket.destroy();
+          else this.accept(socket);
+        },
+      );
+    }
   }
 
   route(path: string, route: TransportRoute): void {
@@ -453,55 +486,46 @@ export class GrpcTransport {
   async drain(): Promise<void> {
     this.closing = true;
     const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
-    for (const session of this.sessions) session.close();
+    for (const connection of this.connections) connection.shutdown();
     await closed;
   }
 
   /** Closes every connection at once (their calls see a cancel). */
   destroy(): void {
     this.closing = true;
-    for (const session of this.sessions) session.destroy();
+    for (const connection of this.connections) connection.destroy();
   }
 
-  private track(session: ServerHttp2Session): void {
+  private accept(socket: net.Socket): void {
+    const connection = new H2Connection(socket, {
+      maxConcurrentStreams: this.options.maxConcurrentStreams ?? DEFAULT_MAX_CONCURRENT_STREAMS,
+      keepaliveMs: this.options.keepaliveMs,
+      keepaliveTimeoutMs: this.options.keepaliveTimeoutMs,
+      onStream: (stream) => this.dispatch(stream),
+    });
     if (this.closing) {
-      session.close();
+      connection.shutdown();
       return;
     }
-    this.sessions.add(session);
-    session.on('error', ignore);
-    const keepalive = this.options.keepaliveMs > 0 ? setInterval(() => this.ping(session), this.options.keepaliveMs).unref() : undefined;
-    session.once('close', () => {
-      clearInterval(keepalive);
-      this.sessions.delete(session);
-    });
+    this.connections.add(connection);
+    connection.onClose = () => this.connections.delete(connection);
   }
 
-  private ping(session: ServerHttp2Session): void {
-    if (session.closed || session.destroyed) return;
-    const timeout = setTimeout(() => session.destroy(), this.options.keepaliveTimeoutMs).unref();
-    const sent = session.ping((error) => {
-      clearTimeout(timeout);
-      if (error !== null) session.destroy();
-    });
-    if (!sent) clearTimeout(timeout);
-  }
-
-  private dispatch(stream: ServerHttp2Stream, headers: IncomingHttpHeaders): void {
-    stream.on('error', ignore);
-    const contentType = headers['content-type'];
+  private dispatch(stream: H2Stream): void {
+    const headers = stream.headers;
+    const contentType = single(headers['content-type']);
     if (contentType === undefined || !contentType.startsWith('application/grpc')) {
-      stream.respond({ ':status': 415, 'content-type': 'text/plain' }, { endStream: false });
-      stream.end(`a gRPC server: content-type must be application/grpc, got ${contentType ?? 'none'}\n`);
+      stream.respond(encodeHeaders([':status', '415', 'content-type', 'text/plain']), false);
+      stream.write(Buffer.from(`a gRPC server: content-type must be application/grpc, got ${contentType ?? 'none'}\n`));
+      stream.end(undefined);
       return;
     }
-    const path = headers[':path'] ?? '';
+    const path = single(headers[':path']) ?? '';
     const timeout = timeoutOf(single(headers['grpc-timeout']));
-    const call = new WireCall(stream, headers, this.options.maxMessageBytes, timeout instanceof GrpcError ? undefined : timeout);
+    const call = new WireCall(stream, this.options.maxMessageBytes, timeout instanceof GrpcError ? undefined : timeout);
     const route = this.routes.get(path);
     if (timeout instanceof GrpcError || route === undefined) {
       call.fail(timeout instanceof GrpcError ? timeout : new GrpcError(Status.UNIMPLEMENTED, `no method ${path} on this server`));
-      stream.resume();
       return;
     }
     call.start(route);
