@@ -240,4 +240,90 @@ describe('gRPC over our HTTP/2 connection', () => {
       await transport.drain();
     }
   });
+  /** A transport with one route on a port; closed after the test. */
+  async function transportWith(route: Parameters<GrpcTransport['route']>[1], maxMessageBytes = 16 * 1024 * 1024) {
+    const transport = new GrpcTransport({ maxMessageBytes, keepaliveMs: 0, keepaliveTimeoutMs: 0 });
+    transport.route(GET_MODEL, route);
+    const port = await transport.listen('127.0.0.1', 0);
+    return { port, close: () => (transport.destroy(), transport.drain()) };
+  }
+
+  it('carries a request and an answer larger than every flow-control window', async () => {
+    const { port, close } = await transportWith({ requestStream: false, handle: (call, request) => call.reply(request ?? new Uint8Array()) });
+    try {
+      const big = Buffer.alloc(3 * 1024 * 1024);
+      for (let i = 0; i < big.length; i++) big[i] = i % 251;
+      const framedBig = framed(big);
+      // In 64 KiB writes: the 1 MiB stream window is refilled as the transport takes them.
+      const chunks = Array.from({ length: Math.ceil(framedBig.length / 65_536) }, (_, i) => framedBig.subarray(i * 65_536, (i + 1) * 65_536));
+      const answer = await rawCall(port, {}, chunks);
+      expect(answer.trailers['grpc-status']).toBe('0');
+      expect(answer.body.equals(framedBig)).toBe(true);
+    } finally {
+      await close();
+    }
+  });
+
+  it('reads a long client stream with backpressure, and waits for the client while streaming an answer', async () => {
+    const received: number[] = [];
+    let waited = 0;
+    const { port, close } = await transportWith({
+      requestStream: true,
+      handle: (call) => {
+        void (async () => {
+          for await (const message of call.messages()) {
+            received.push(message.length);
+            // A slow reader: the client must wait for window, not the transport buffer it all.
+            await new Promise((resolve) => setImmediate(resolve));
+          }
+          const abort = new AbortController();
+          for (let i = 0; i < 64; i++) {
+            if (!call.write(Buffer.alloc(32 * 1024, i))) {
+              waited++;
+              await call.drained(abort.signal);
+            }
+          }
+          call.end();
+        })();
+      },
+    });
+    try {
+      const message = framed(Buffer.alloc(64 * 1024, 1));
+      const answer = await rawCall(port, {}, Array.from({ length: 64 }, () => message));
+      expect(received).toEqual(Array.from({ length: 64 }, () => 64 * 1024));
+      expect(answer.trailers['grpc-status']).toBe('0');
+      const decoded: number[] = [];
+      new MessageDecoder(1 << 20, undefined).push(answer.body, (m) => decoded.push(m[0] as number));
+      expect(decoded).toEqual(Array.from({ length: 64 }, (_, i) => i));
+      // The client's 64 KiB window made the stream's queue fill up.
+      expect(waited).toBeGreaterThan(0);
+    } finally {
+      await close();
+    }
+  });
+
+  it('tells a call its client cancelled, mid-request', async () => {
+    let cancelled: Status | undefined;
+    let call: WireCall | undefined;
+    const { port, close } = await transportWith({
+      requestStream: true,
+      handle: (c) => {
+        call = c;
+        c.listener = { cancelled: (code) => (cancelled = code) };
+      },
+    });
+    try {
+      const session = http2.connect(`http://127.0.0.1:${port}`);
+      const req = session.request({ ':method': 'POST', ':path': GET_MODEL, 'content-type': 'application/grpc', te: 'trailers' });
+      req.on('error', () => undefined);
+      req.write(framed(Buffer.from('first')));
+      while (call === undefined) await new Promise((resolve) => setTimeout(resolve, 5));
+      req.close(http2.constants.NGHTTP2_CANCEL);
+      while (cancelled === undefined) await new Promise((resolve) => setTimeout(resolve, 5));
+      expect(cancelled).toBe(Status.CANCELLED);
+      session.close();
+    } finally {
+      await close();
+    }
+  });
 });

@@ -245,6 +245,19 @@ describe('H2Connection', () => {
     await until(() => r.closedSeen);
   });
 
+  it('starts its next header block with a table size update when the client lowers its HPACK table', async () => {
+    let recorder: Recorder | undefined;
+    // SETTINGS_HEADER_TABLE_SIZE 256.
+    const { client } = await connect({ onStream: (s) => (recorder = new Recorder(s, true)) }, [[1, 256]]);
+    client.send(request(1, END_HEADERS | END_STREAM), request(3, END_HEADERS | END_STREAM));
+    await until(() => recorder?.stream.id === 3);
+    const first = recorder as Recorder;
+    first.stream.respond(encodeHeaders([':status', '200']), true);
+    const block = await client.next((f) => f.type === HEADERS && f.id === 3);
+    expect(block.payload[0]).toBe(0x20);
+    expect(client.decoder.decode(block.payload)).toEqual([':status', '200']);
+  });
+
   it('splits DATA at the frame size, stops at the connection window, and tells a writer when it may write again', async () => {
     let recorder: Recorder | undefined;
     const { client } = await connect({ onStream: (s) => (recorder = new Recorder(s, true)) }, [[4, 1 << 20]]);

@@ -53,6 +53,9 @@ const SETTINGS_MAX_FRAME_SIZE = 0x5;
 const SETTINGS_MAX_HEADER_LIST_SIZE = 0x6;
 
 const DEFAULT_WINDOW = 65_535;
+const DEFAULT_TABLE_SIZE = 4096;
+/** An HPACK dynamic table size update to 0 (RFC 7541 6.3). */
+const TABLE_SIZE_ZERO = Buffer.from([0x20]);
 const MAX_WINDOW = 2 ** 31 - 1;
 const MIN_FRAME_SIZE = 16_384;
 const MAX_FRAME_SIZE = 2 ** 24 - 1;
@@ -305,6 +308,8 @@ export class H2Connection {
   private recvWindow = CONNECTION_WINDOW;
   private recvUnacked = 0;
   private goawaySent = false;
+  /** The client lowered SETTINGS_HEADER_TABLE_SIZE: our next header block starts with a size update. */
+  private tableSizeUpdate = false;
   private dead = false;
   private keepalive: NodeJS.Timeout | undefined;
   private pingTimeout: NodeJS.Timeout | undefined;
@@ -616,8 +621,10 @@ export class H2Connection {
         if (value < MIN_FRAME_SIZE || value > MAX_FRAME_SIZE) throw new ConnectionError(H2Error.PROTOCOL_ERROR, 'SETTINGS_MAX_FRAME_SIZE out of range');
         this.peerMaxFrame = value;
       }
-      // SETTINGS_HEADER_TABLE_SIZE does not matter: our encoder never indexes. Unknown settings are ignored.
-      void SETTINGS_HEADER_TABLE_SIZE;
+      // Our encoder never indexes, but a decoder told of a smaller table expects the next block to start
+      // with a size update (RFC 7541 4.2; nghttp2 insists): ours says 0, which fits any maximum.
+      if (key === SETTINGS_HEADER_TABLE_SIZE && value < DEFAULT_TABLE_SIZE) this.tableSizeUpdate = true;
+      // Unknown settings are ignored.
     }
     this.output.frame(SETTINGS, ACK, 0, undefined);
     for (const stream of this.streams.values()) this.pump(stream);
@@ -688,6 +695,10 @@ export class H2Connection {
 
   /** @internal A header block, split into HEADERS + CONTINUATION when larger than the client's frame size. */
   sendHeaders(stream: H2Stream, block: Buffer, endStream: boolean): void {
+    if (this.tableSizeUpdate) {
+      this.tableSizeUpdate = false;
+      block = Buffer.concat([TABLE_SIZE_ZERO, block]);
+    }
     const flags = endStream ? END_STREAM : 0;
     const max = this.peerMaxFrame;
     if (block.length <= max) {
