@@ -52,21 +52,27 @@ test('isUpToDate: a fresh checkout (new mtimes) with a stamp of the same sources
   assert.equal(isUpToDate(f.bin, f.src, ARGS), false, 'changed sources: rebuild');
 });
 
-test('buildGoBinary does not look for go when the binary is up to date', async () => {
-  const f = fixture({ sources: 1000, binary: 2000 });
-  const progress = [];
-  const built = await buildGoBinary({
+/** buildGoBinary for a fixture, with no go on PATH. */
+function buildWithoutGo(f, progress) {
+  return buildGoBinary({
     name: 'prog',
     root: f.dir,
-    env: { PATH: '' }, // no go on PATH: any attempt to build would throw
+    env: { PATH: '' },
     srcDir: f.src,
     bin: f.bin,
     buildArgs: ARGS,
     minGo: [1, 24],
     announce: () => 'building',
     label: 'compiling',
-    progress: (msg) => progress.push(msg),
+    progress,
   });
+}
+
+test('buildGoBinary does not look for go when the binary is up to date', async () => {
+  const f = fixture({ sources: 1000, binary: 2000 });
+  const progress = [];
+  // No go on PATH: any attempt to build would throw.
+  const built = await buildWithoutGo(f, (msg) => progress.push(msg));
   assert.equal(built, false);
   assert.deepEqual(progress, []);
 });
@@ -74,18 +80,7 @@ test('buildGoBinary does not look for go when the binary is up to date', async (
 test('buildGoBinary names what to install when go is missing', async () => {
   const f = fixture({ sources: 2000, binary: 1000 });
   await assert.rejects(
-    buildGoBinary({
-      name: 'prog',
-      root: f.dir,
-      env: { PATH: '' },
-      srcDir: f.src,
-      bin: f.bin,
-      buildArgs: ARGS,
-      minGo: [1, 24],
-      announce: () => 'building',
-      label: 'compiling',
-      progress: () => {},
-    }),
+    buildWithoutGo(f, () => {}),
     /^Error: prog: the 'go' command was not found .*install Go >= 1\.24/,
   );
 });
