@@ -1,4 +1,4 @@
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import { authorizeBearer, type ServerAuth } from '@aio/grpc';
 import { HttpException } from '@nestjs/common';
 import { context } from '@opentelemetry/api';
@@ -24,13 +24,30 @@ export interface FastRoute {
   handle(request: { params: Record<string, string>; body: unknown }): unknown;
 }
 
-interface CompiledRoute {
+export interface CompiledRoute {
   route: FastRoute;
   /** Literal segments, or the name of a parameter (at `params`' positions). */
   segments: string[];
   isParam: boolean[];
   /** "METHOD /url": the span name and what a refusal names, built once. */
   target: string;
+}
+
+/** What a fast route reads of a request: from node:http (`serve`) or from the HTTP/1.1 front (http1.front.ts). */
+export interface FastRequest {
+  method: string;
+  /** The request target, query included. */
+  url: string;
+  headers: IncomingHttpHeaders;
+}
+
+/** Writes one answer: status, headers, the JSON text; `close`: the connection ends after it. */
+export type FastReply = (status: number, headers: Record<string, string | number>, text: string, close: boolean) => void;
+
+/** A request matched to its route (params, or the Error its path makes). */
+export interface FastMatch {
+  compiled: CompiledRoute;
+  params: Record<string, string> | Error;
 }
 
 /** Answers the fast routes' requests; everything else is left to Fastify. */
@@ -40,7 +57,7 @@ export class FastRouter {
   constructor(
     routes: readonly FastRoute[],
     private readonly auth: ServerAuth | undefined,
-    private readonly bodyLimit: number,
+    readonly bodyLimit: number,
   ) {
     this.routes = routes.map((route) => {
       const segments = route.url.split('/');
@@ -48,81 +65,94 @@ export class FastRouter {
     });
   }
 
-  /** Serves the request if a fast route matches it (true), else leaves it alone (false). */
-  serve(req: IncomingMessage, res: ServerResponse): boolean {
-    if (this.routes.length === 0) return false;
-    const url = req.url ?? '/';
+  /** The fast route for a method and request target, if any. */
+  match(method: string, url: string): FastMatch | undefined {
+    if (this.routes.length === 0) return undefined;
     const q = url.indexOf('?');
     const parts = (q < 0 ? url : url.slice(0, q)).split('/');
     for (const compiled of this.routes) {
-      if (compiled.route.method !== req.method) continue;
+      if (compiled.route.method !== method) continue;
       const params = match(compiled, parts);
-      if (params === undefined) continue;
-      this.run(compiled, params, req, res);
-      return true;
+      if (params !== undefined) return { compiled, params };
     }
-    return false;
+    return undefined;
   }
 
-  private run(compiled: CompiledRoute, params: Record<string, string> | Error, req: IncomingMessage, res: ServerResponse): void {
+  /** Serves a node:http request if a fast route matches it (true), else leaves it alone (false). */
+  serve(req: IncomingMessage, res: ServerResponse): boolean {
+    const found = this.match(req.method ?? '', req.url ?? '/');
+    if (found === undefined) return false;
+    const request: FastRequest = { method: req.method ?? '', url: req.url ?? '/', headers: req.headers };
+    const reply: FastReply = (status, headers, text, close) => {
+      if (close) headers['connection'] = 'close';
+      res.writeHead(status, headers).end(text);
+      // A body not read in full: node discards the rest, the connection ends after the answer.
+      if (close) req.resume();
+    };
+    if (found.compiled.route.method === 'GET') {
+      this.handle(found, request, undefined, reply);
+      return true;
+    }
+    const refused = this.bodyProblem(request);
+    if (refused !== undefined) {
+      this.handle(found, request, refused, reply);
+      return true;
+    }
+    readBody(req, this.bodyLimit, (err, text) => this.handle(found, request, err ?? text, reply));
+    return true;
+  }
+
+  /**
+   * Runs a matched request: the body text of a POST (or why it was refused: answered as is, and the
+   * connection closes since the body was not read), auth, the span, the route and its JSON answer.
+   */
+  handle(found: FastMatch, req: FastRequest, body: string | Error | undefined, reply: FastReply): void {
+    const { compiled, params } = found;
     const { route } = compiled;
-    const traced = startHttpSpan(route.method, route.url, req.url ?? '/', req.headers);
-    // A POST body not read in full when the answer goes out: the connection ends after it (node discards the rest).
-    let unread = route.method === 'POST';
+    const traced = startHttpSpan(route.method, route.url, req.url, req.headers);
+    const unread = body instanceof Error;
     const fail = (err: unknown): void => {
-      const { status, retryAfter, body } = httpErrorAnswer(err);
+      const { status, retryAfter, body: answer } = httpErrorAnswer(err);
       if (traced !== undefined) endHttpSpan(traced.span, status, err);
-      const text = JSON.stringify(body);
+      const text = JSON.stringify(answer);
       const headers: Record<string, string | number> = { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text) };
       if (retryAfter !== undefined) headers['retry-after'] = retryAfter;
-      if (unread) headers['connection'] = 'close';
-      res.writeHead(status, headers).end(text);
-      if (unread) req.resume();
+      reply(status, headers, text, unread);
     };
     const answer = (value: unknown): void => {
       const text = JSON.stringify(value);
       if (traced !== undefined) endHttpSpan(traced.span, 200);
-      res.writeHead(200, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text) }).end(text);
+      reply(200, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text) }, text, false);
     };
-    const handle = (body: unknown): void => {
+    const run = (parsed: unknown): void => {
       if (params instanceof Error) throw params;
       const auth = this.auth;
       // No promise for the check when the token is remembered (authorizeBearer answers synchronously).
-      const checked = auth !== undefined && route.permission !== undefined ? authorizeBearer(auth, req.headers.authorization, route.permission, compiled.target) : undefined;
-      const result = checked instanceof Promise ? checked.then(() => route.handle({ params, body })) : route.handle({ params, body });
+      const authorization = req.headers.authorization;
+      const checked = auth !== undefined && route.permission !== undefined ? authorizeBearer(auth, authorization, route.permission, compiled.target) : undefined;
+      const result = checked instanceof Promise ? checked.then(() => route.handle({ params, body: parsed })) : route.handle({ params, body: parsed });
       if (result instanceof Promise) result.then(answer).catch(fail);
       else answer(result);
     };
-    const inSpan = (body: unknown): void => {
-      try {
-        if (traced === undefined) handle(body);
-        else context.with(traced.active, handle, undefined, body);
-      } catch (err) {
-        fail(err);
-      }
-    };
-    if (route.method === 'GET') {
-      inSpan(undefined);
+    if (body instanceof Error) {
+      fail(body);
       return;
     }
-    const refused = this.bodyProblem(req);
-    if (refused !== undefined) {
-      fail(refused);
+    const parsed = body === undefined ? undefined : parseJson(body);
+    if (parsed instanceof Error) {
+      fail(parsed);
       return;
     }
-    readBody(req, this.bodyLimit, (err, text) => {
-      if (err !== undefined) fail(err);
-      else {
-        unread = false;
-        const body = parseJson(text);
-        if (body instanceof Error) fail(body);
-        else inSpan(body);
-      }
-    });
+    try {
+      if (traced === undefined) run(parsed);
+      else context.with(traced.active, run, undefined, parsed);
+    } catch (err) {
+      fail(err);
+    }
   }
 
   /** What is wrong with a request body before reading it: not JSON, or declared larger than the limit. */
-  private bodyProblem(req: IncomingMessage): HttpException | undefined {
+  bodyProblem(req: FastRequest): HttpException | undefined {
     const type = req.headers['content-type'];
     if (type === undefined || !/^application\/json\s*(;|$)/i.test(type)) {
       return problem(415, `content-type must be application/json, got ${type ?? 'none'}`);
@@ -156,11 +186,11 @@ function match(compiled: CompiledRoute, parts: readonly string[]): Record<string
 }
 
 /** An error the router answers itself (a Nest HttpException, so httpErrorOf maps it as any route's). */
-function problem(status: 400 | 413 | 415, message: string): HttpException {
+export function problem(status: 400 | 413 | 415 | 431, message: string): HttpException {
   return new HttpException(message, status);
 }
 
-function tooLarge(limit: number): HttpException {
+export function tooLarge(limit: number): HttpException {
   return problem(413, `request body is larger than the limit of ${limit} bytes`);
 }
 

@@ -7,6 +7,7 @@ import { RestAuthGuard } from './rest-auth.guard.js';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { FastifyServerOptions } from 'fastify';
 import { FastRouter, type FastRoute } from './fast-route.js';
+import { installHttp1Front } from './http1.front.js';
 import { HealthController } from './health.controller.js';
 import { HttpErrorFilter } from './http-error.filter.js';
 import { HttpTraceInterceptor } from './http-trace.interceptor.js';
@@ -88,6 +89,8 @@ export async function runService(opts: RunServiceOptions): Promise<RunningServic
       const server = http.createServer((req, res) => {
         if (router === undefined || !router.serve(req, res)) fastify(req, res);
       });
+      // Fast-route requests are read off the socket (http1.front.ts); other connections go to node:http.
+      installHttp1Front(server, () => router);
       // What Fastify sets on a server it makes itself.
       if (options.keepAliveTimeout !== undefined) server.keepAliveTimeout = options.keepAliveTimeout;
       if (options.requestTimeout !== undefined) server.requestTimeout = options.requestTimeout;
