@@ -111,6 +111,22 @@ describe('HTTP/1.1 front', () => {
     expect(seenByNode).toEqual([]);
   });
 
+  it('takes a large body that arrives in many small writes, and many pipelined requests at once', async () => {
+    const { port, seenByNode } = await start(1024 * 1024);
+    const client = await Raw.open(port);
+    const text = JSON.stringify({ data: 'y'.repeat(300_000) });
+    const request = post('/fast/echo/big', text);
+    for (let at = 0; at < request.length; at += 4096) {
+      client.send(request.slice(at, at + 4096));
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    expect(JSON.parse((await client.answer()).body)).toEqual({ name: 'big', body: JSON.parse(text) as unknown });
+    // 200 pipelined requests in one write: more than the front reads ahead while one is answered.
+    client.send(Array.from({ length: 200 }, (_, i) => post(`/fast/echo/${i}`, `{"i":${i}}`)).join(''));
+    for (let i = 0; i < 200; i++) expect(JSON.parse((await client.answer()).body)).toEqual({ name: String(i), body: { i } });
+    expect(seenByNode).toEqual([]);
+  });
+
   it('hands a connection to node:http at the first request that is not a plain fast one, and node serves the rest', async () => {
     const { port, seenByNode } = await start();
     const client = await Raw.open(port);

@@ -91,9 +91,16 @@ function handOver(socket: Socket, bytes: Buffer, nodeListener: (socket: Socket) 
   nodeListener.call(server, socket);
 }
 
+const EMPTY = Buffer.alloc(0);
+
 class Http1Connection {
-  private buffer: Buffer = Buffer.alloc(0);
-  /** A request is being answered: what arrives meanwhile (pipelining) waits in the buffer. */
+  // What arrived and is not served yet, joined only when a request could be complete (a large body
+  // arriving in many reads is not copied again at each one).
+  private chunks: Buffer[] = [];
+  private size = 0;
+  /** Bytes needed before the next request can be complete. */
+  private need = 1;
+  /** A request is being answered: what arrives meanwhile (pipelining) waits, up to a bound. */
   private busy = false;
   private done = false;
   private closeIdle = false;
@@ -111,6 +118,9 @@ class Http1Connection {
     socket.setNoDelay(true);
     socket.on('data', this.onData);
     socket.on('error', this.onError);
+    socket.once('close', () => {
+      this.done = true;
+    });
     this.idleTimer();
   }
 
@@ -121,15 +131,38 @@ class Http1Connection {
   }
 
   private receive(chunk: Buffer): void {
-    this.buffer = this.buffer.length === 0 ? chunk : Buffer.concat([this.buffer, chunk]);
-    if (!this.busy) this.next();
+    this.chunks.push(chunk);
+    this.size += chunk.length;
+    // Pipelined requests pile up while one is answered: reading stops at a bound, as node:http's does.
+    if (this.busy) {
+      if (this.size > MAX_HEAD) this.socket.pause();
+      return;
+    }
+    if (this.size >= this.need) this.next();
+  }
+
+  /** Everything unserved, as one buffer. */
+  private get buffer(): Buffer {
+    if (this.chunks.length > 1) this.chunks = [Buffer.concat(this.chunks, this.size)];
+    return this.chunks[0] ?? EMPTY;
+  }
+
+  /** Drops the bytes of the request just served. */
+  private consume(bytes: number): void {
+    const rest = this.buffer.subarray(bytes);
+    this.chunks = rest.length > 0 ? [rest] : [];
+    this.size = rest.length;
+    this.need = 1;
   }
 
   /** Serves the next complete request in the buffer, if there is one. */
   private next(): void {
-    while (!this.busy && !this.done && this.buffer.length > 0) {
+    while (!this.busy && !this.done && this.size >= this.need) {
       const head = this.head();
-      if (head === undefined) return;
+      if (head === undefined) {
+        this.need = this.size + 1;
+        return;
+      }
       if (head instanceof Error) {
         this.refuse(head);
         return;
@@ -157,7 +190,8 @@ class Http1Connection {
         body = refused;
       } else {
         end = head.bodyStart + head.contentLength;
-        if (this.buffer.length < end) {
+        if (this.size < end) {
+          this.need = end;
           // Waits for the rest (bounded: the length is within the body limit).
           this.socket.setTimeout(this.server.requestTimeout || 300_000);
           return false;
@@ -165,7 +199,7 @@ class Http1Connection {
         body = this.buffer.toString('utf8', head.bodyStart, end);
       }
     }
-    this.buffer = end === this.buffer.length ? Buffer.alloc(0) : this.buffer.subarray(end);
+    this.consume(end);
     this.busy = true;
     this.socket.setTimeout(0);
     const keepAlive = head.keepAlive && !(body instanceof Error);
@@ -179,13 +213,25 @@ class Http1Connection {
     let head = `HTTP/1.1 ${status} ${STATUS_TEXT[status] ?? 'Unknown'}\r\ndate: ${httpDate()}\r\n`;
     for (const name in headers) head += `${name}: ${headers[name]}\r\n`;
     head += close ? 'connection: close\r\n\r\n' : 'connection: keep-alive\r\n\r\n';
-    this.socket.write(head + text);
+    const flowing = this.socket.write(head + text);
     this.busy = false;
     if (close) {
       this.finish();
       return;
     }
     this.idleTimer();
+    // A client that does not read its answers is not read from either.
+    if (!flowing) {
+      this.socket.pause();
+      this.socket.once('drain', () => this.resume());
+      return;
+    }
+    this.resume();
+  }
+
+  private resume(): void {
+    if (this.done) return;
+    this.socket.resume();
     this.next();
   }
 
@@ -243,8 +289,11 @@ class Http1Connection {
     this.socket.setTimeout(0);
     this.socket.removeAllListeners('timeout');
     const bytes = this.buffer;
-    this.buffer = Buffer.alloc(0);
+    this.chunks = [];
+    this.size = 0;
     this.handOff(bytes);
+    // Reading may have stopped for pipelined requests: node's listener is in place now.
+    this.socket.resume();
   }
 
   /** Waits for the next request at most the server's keep-alive timeout, as node:http does. */
