@@ -1,4 +1,4 @@
-// What the Go-built programs (the FerretDB server, the h2spec test tool) share: building a package of a
+// What the Go-built programs (the FerretDB server; the h2spec and ghz tools, see goTool) share: building a package of a
 // deploy/local folder's Go module (committed go.mod + go.sum, and the folder's own *.go files if any)
 // into .infra/<name>/bin, with GOCACHE / GOMODCACHE under .infra/go so a CI cache of .infra holds
 // everything. Modules come from the Go module proxy; nothing runs when the binary is up to date.
@@ -6,6 +6,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 
 /** go's environment: caches under <root>/.infra/go, and never a toolchain the go command downloads itself. */
 export function goEnv(root, env = process.env) {
@@ -142,4 +143,43 @@ export async function buildGoBinary({ name, root, env, srcDir, bin, pkg = '.', b
   writeFileSync(`${bin}.sources-sha256`, `${sourceHash(srcDir, buildArgs)}\n`);
   progress(`built ${path.relative(root, bin)}`);
   return true;
+}
+
+/**
+ * A command-line tool built from a deploy/local folder whose go.mod pins it (a `tool` directive, Go 1.24):
+ * its version as go.mod has it, where its binary lives (<root>/.infra/<name>/bin/<name>), `build()` (the
+ * path, built first when missing or out of date) and `main(url)`, the folder's `node tool.mjs` entry point
+ * (builds, prints the path; does nothing when the file is imported).
+ */
+export function goTool({ name, srcDir, module, pkg, versionVar, download }) {
+  const root = path.resolve(srcDir, '../../..');
+  const escaped = module.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  const version = new RegExp(`${escaped} v([^\\s+]+)`).exec(readFileSync(path.join(srcDir, 'go.mod'), 'utf8'))?.[1];
+  const binPath = (at = root) => path.join(at, '.infra', name, 'bin', name);
+  const build = async ({ root: at = root, env = process.env, progress = (msg) => process.stderr.write(`[${name}] ${msg}\n`) } = {}) => {
+    await buildGoBinary({
+      name,
+      root: at,
+      env,
+      srcDir,
+      bin: binPath(at),
+      pkg,
+      buildArgs: ['-trimpath', '-ldflags', `-s -w -X ${versionVar}=${version}`],
+      minGo: [1, 24],
+      announce: (goVersion) => `building ${name} ${version} with ${goVersion} (once: ${download}; cached in .infra afterwards)`,
+      label: `compiling ${name}`,
+      progress,
+    });
+    return binPath(at);
+  };
+  const main = async (url) => {
+    if (!process.argv[1] || url !== pathToFileURL(path.resolve(process.argv[1])).href) return;
+    try {
+      process.stdout.write(`${await build()}\n`);
+    } catch (err) {
+      process.stderr.write(`${err?.message ?? err}\n`);
+      process.exitCode = 1;
+    }
+  };
+  return { version, binPath, build, main };
 }

@@ -1,17 +1,21 @@
 // mlp-grpc: the gateway's gRPC ModelInfer on a small MLP (batch-1 requests) against the transport
-// ceiling: a bare grpc-js server answering the same bytes with the gateway's own response.
+// ceiling: a bare grpc-js server answering the same bytes with the gateway's own response. Each pair is
+// measured with two generators: the grpc-js one of the load worker and ghz (Go, grpc-go; lib/ghz.ts).
 import { statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { startChildServer } from './lib/child.ts';
 import { runAlone, type Benchmark } from './lib/context.ts';
+import { GHZ_CPUS, GHZ_VERSION, ghzBinary } from './lib/ghz.ts';
 import { round, sideBySide, type SystemUnderTest } from './lib/measure.ts';
 import { mlpModel } from './lib/models.ts';
-import { grpcInferBytes, grpcRawCall, MODEL_INFER_PATH } from './lib/oip.ts';
+import { ghzInferDriver, grpcInferBytes, grpcRawCall, MODEL_INFER_PATH } from './lib/oip.ts';
 import { peerGrpcDriver, peersFor } from './lib/peers.ts';
 import { BENCH_BATCHING, describeBatching, GATEWAY_GRPC } from './lib/platform.ts';
 import type { Row, Target } from './lib/result.ts';
 
 export const IN_FLIGHT = [64, 128] as const;
+/** What the ghz rows' names carry after the system's: `gateway gRPC, ghz (64 in flight)`. */
+export const GHZ = 'ghz';
 
 export const mlpGrpc: Benchmark = {
   id: 'mlp-grpc',
@@ -22,6 +26,11 @@ export const mlpGrpc: Benchmark = {
     const request = grpcInferBytes(model);
     const responseFile = path.join(ctx.workDir, 'mlp-grpc.response.bin');
     writeFileSync(responseFile, await grpcRawCall(GATEWAY_GRPC, request, ctx.platform.authMetadata));
+    // A project tool, built on first use (~40 s once); a failed build costs the ghz rows, not the benchmark.
+    const ghzError = await ghzBinary().then(
+      () => undefined,
+      (err: unknown) => (err instanceof Error ? err.message : String(err)),
+    );
     const bare = await startChildServer(new URL('./baselines/grpc.server.ts', import.meta.url), [responseFile]);
     try {
       const systems: SystemUnderTest[] = [];
@@ -31,13 +40,31 @@ export const mlpGrpc: Benchmark = {
           role: 'subject',
           concurrency: inFlight,
           driver: { kind: 'grpc', address: GATEWAY_GRPC, path: MODEL_INFER_PATH, requests: [request], metadata: ctx.platform.authMetadata },
+          extra: { generator: 'grpc-js' },
         });
         systems.push({
           system: `bare grpc-js (${inFlight} in flight)`,
           role: 'baseline',
           concurrency: inFlight,
           driver: { kind: 'grpc', address: `127.0.0.1:${bare.port}`, path: MODEL_INFER_PATH, requests: [request], metadata: ctx.platform.authMetadata },
+          extra: { generator: 'grpc-js' },
         });
+        if (ghzError === undefined) {
+          systems.push({
+            system: `gateway gRPC, ${GHZ} (${inFlight} in flight)`,
+            role: 'subject',
+            concurrency: inFlight,
+            driver: ghzInferDriver(GATEWAY_GRPC, request, ctx.platform.authMetadata),
+            extra: { generator: GHZ },
+          });
+          systems.push({
+            system: `bare grpc-js, ${GHZ} (${inFlight} in flight)`,
+            role: 'baseline',
+            concurrency: inFlight,
+            driver: ghzInferDriver(`127.0.0.1:${bare.port}`, request, ctx.platform.authMetadata),
+            extra: { generator: GHZ },
+          });
+        }
         for (const peer of peersFor(ctx.peers, 'mlp-grpc', 'grpc')) {
           systems.push({ system: `${peer.name} (${inFlight} in flight)`, role: 'peer', concurrency: inFlight, driver: peerGrpcDriver(peer, model.name, request) });
         }
@@ -49,12 +76,27 @@ export const mlpGrpc: Benchmark = {
         setup:
           `Model \`${model.name}\` v${version} (MLP 64→256→256→10 FP32, ${model.params.toLocaleString('en-US')} parameters, input \`x\` [N, 64]) registered and ` +
           `deployed through the registry with batching (${describeBatching(BENCH_BATCHING)}). Every request is the same ${request.length}-byte ` +
-          'ModelInfer (one row, `raw_input_contents`, a bearer token in metadata), sent unchanged by a grpc-js client with pass-through codecs over one ' +
-          'HTTP/2 connection, closed loop at 64 and 128 in flight. The bare grpc-js server (its own process, no auth, no decoding) answers with the ' +
-          `gateway's own ${statSync(responseFile).size}-byte response. Gateway: ${ctx.gatewayWorkers} inference workers.`,
+          'ModelInfer (one row, `raw_input_contents`, a bearer token in metadata) over one HTTP/2 connection, closed loop at 64 and 128 in flight, ' +
+          'from two generators, each system measured with both: **grpc-js** (rows without a generator in their name: a grpc-js client with ' +
+          'pass-through codecs in a worker thread of the benchmark, the same bytes on every call) and **ghz** (rows `..., ghz`: ' +
+          `[ghz](https://github.com/bojand/ghz) ${GHZ_VERSION}, Go and grpc-go, its own process per run on ${GHZ_CPUS === 1 ? 'one core' : `${GHZ_CPUS} cores`} (\`--cpus ${GHZ_CPUS}\`), ` +
+          '`-c N --connections 1 -z <run> --duration-stop wait`, call templates off; it sends the same bytes). The bare grpc-js server (its own ' +
+          `process, no auth, no decoding) answers with the gateway's own ${statSync(responseFile).size}-byte response. Gateway: ${ctx.gatewayWorkers} inference workers.`,
         rows,
-        targets: [...ratioTargets(rows, IN_FLIGHT, 'gateway gRPC', 'bare grpc-js', 0.9, 10), ...peerTargets(rows, IN_FLIGHT, 'gateway gRPC')],
-        notes: [servingNotes(rows, 'gateway gRPC', 'grpc'), ...peersFor(ctx.peers, 'mlp-grpc', 'grpc').map((p) => p.notes)].filter(Boolean).join('\n\n'),
+        targets: [
+          ...ratioTargets(rows, IN_FLIGHT, 'gateway gRPC', 'bare grpc-js', 0.9, 10, 'grpc-js generator'),
+          ...(ghzError === undefined
+            ? ratioTargets(rows, IN_FLIGHT, `gateway gRPC, ${GHZ}`, `bare grpc-js, ${GHZ}`, 0.9, 10, 'ghz generator')
+            : [{ what: 'ghz generator', goal: 'built from deploy/local/ghz', actual: 'build failed (see notes)', met: false }]),
+          ...peerTargets(rows, IN_FLIGHT, 'gateway gRPC'),
+        ],
+        notes: [
+          generatorNotes(rows, ghzError),
+          servingNotes(rows, 'gateway gRPC', 'grpc'),
+          ...peersFor(ctx.peers, 'mlp-grpc', 'grpc').map((p) => p.notes),
+        ]
+          .filter(Boolean)
+          .join('\n\n'),
       };
     } finally {
       await bare.stop();
@@ -101,6 +143,36 @@ const PROFILE: Record<'grpc' | 'rest', string> = {
     'tensor extension so bodies carry bytes, not JSON numbers (parse and stringify are a tenth of the profile), answers serialised ' +
     'without the intermediate objects, and larger batches per worker message.',
 };
+
+/** The two generators side by side, from this run's rows: throughput and p99 per system and in-flight level. */
+export function generatorNotes(rows: readonly Row[], ghzError: string | undefined): string {
+  if (ghzError !== undefined) {
+    return (
+      `**ghz could not be built**, so only the grpc-js generator measured: ${ghzError.replace(/\s+/g, ' ')}. It builds with ` +
+      '`node deploy/local/ghz/tool.mjs` (Go >= 1.24 on PATH, the Go module proxy once; then cached in `.infra/ghz`).'
+    );
+  }
+  const figure = (system: string): string => {
+    const r = rows.find((x) => x.system === system);
+    return r === undefined ? '-' : `${r.median} req/s, p99 ${r.p99Ms} ms${r.errors ? `, ${r.errors} errors` : ''}`;
+  };
+  const side = IN_FLIGHT.map(
+    (n) =>
+      `at ${n} in flight the gateway ${figure(`gateway gRPC (${n} in flight)`)} from grpc-js, ${figure(`gateway gRPC, ${GHZ} (${n} in flight)`)} from ghz; ` +
+      `the bare grpc-js server ${figure(`bare grpc-js (${n} in flight)`)} and ${figure(`bare grpc-js, ${GHZ} (${n} in flight)`)}`,
+  );
+  return (
+    `**Two generators.** In this run: ${side.join('; ')}. The grpc-js generator is Node: its node:http2 client allocates per call as ` +
+    'a node:http2 server does, and at ~9k req/s it ran a mark-compact every ~650 ms with 7-20 ms pauses (up to 40 ms on a busy box; `--trace-gc` of the benchmark ' +
+    'process); every answer that arrives during a pause is timed with it, so it set every server\'s p99 at 20-50 ms, the bare ' +
+    "server's included: the generator's tail, not the servers'. ghz is Go and grpc-go (what perf_analyzer is to REST in mlp-rest: an " +
+    "external generator whose own pauses are short; Go's collector stops the world for well under a millisecond), so its rows show the " +
+    `servers' own tail. It runs on ${GHZ_CPUS === 1 ? 'one core' : `${GHZ_CPUS} cores`} (\`--cpus ${GHZ_CPUS}\`; its default is every core), as the grpc-js generator ` +
+    'runs on one thread; it decodes the request once and re-encodes it per call (the same bytes on the wire, checked against a capture), ' +
+    'decodes every answer, and times a call from when grpc-go starts it to its end. Its call templates are off: on, they render the ' +
+    'bearer token through text/template on every call and halve its rate.'
+  );
+}
 
 /**
  * What the figures imply, for the notes: in a closed loop latency is bound to throughput (Little's law),
@@ -149,8 +221,20 @@ export function peerTargets(rows: readonly Row[], inFlight: readonly number[], s
   return targets;
 }
 
-/** Subject/baseline throughput ratio per in-flight level (and the subject's p99, when a bound is given). */
-export function ratioTargets(rows: readonly Row[], inFlight: readonly number[], subject: string, baseline: string, minRatio: number, maxP99Ms?: number): Target[] {
+/**
+ * Subject/baseline throughput ratio per in-flight level (and the subject's p99, when a bound is given);
+ * `generator` names the load generator in the targets when a benchmark measures with several.
+ */
+export function ratioTargets(
+  rows: readonly Row[],
+  inFlight: readonly number[],
+  subject: string,
+  baseline: string,
+  minRatio: number,
+  maxP99Ms?: number,
+  generator?: string,
+): Target[] {
+  const by = generator === undefined ? '' : `, ${generator}`;
   const targets: Target[] = [];
   for (const n of inFlight) {
     const s = rows.find((r) => r.system === `${subject} (${n} in flight)`);
@@ -158,13 +242,13 @@ export function ratioTargets(rows: readonly Row[], inFlight: readonly number[], 
     if (s === undefined || b === undefined) continue;
     const ratio = s.median / b.median;
     targets.push({
-      what: `throughput at ${n} in flight`,
+      what: `throughput at ${n} in flight${by}`,
       goal: `>= ${minRatio * 100}% of ${baseline}`,
       actual: `${round(ratio * 100)}% (${s.median} vs ${b.median} ${s.metric})`,
       met: ratio >= minRatio,
     });
     if (maxP99Ms !== undefined && s.p99Ms !== undefined) {
-      targets.push({ what: `p99 latency at ${n} in flight`, goal: `<= ${maxP99Ms} ms`, actual: `${s.p99Ms} ms`, met: s.p99Ms <= maxP99Ms });
+      targets.push({ what: `p99 latency at ${n} in flight${by}`, goal: `<= ${maxP99Ms} ms`, actual: `${s.p99Ms} ms`, met: s.p99Ms <= maxP99Ms });
     }
   }
   return targets;

@@ -1,13 +1,15 @@
 // soak: the gateway under a steady open-loop load at 70% of its mlp-grpc peak for a long time (10 min;
-// --quick 30 s), sampling its RSS and its responsiveness, to show leaks and drift.
+// --quick 30 s), sampling its RSS and its responsiveness, to show leaks and drift. The load comes from ghz
+// (default) or the grpc-js generator (--soak-generator), the peak from mlp-grpc's rows of the same one.
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { runAlone, type Benchmark } from './lib/context.ts';
-import { LoadGenerator, totalErrors, type Progress } from './lib/load.ts';
+import { ghzBinary } from './lib/ghz.ts';
+import { LoadGenerator, totalErrors, type DriverSpec, type Progress } from './lib/load.ts';
 import { errorSummary, round } from './lib/measure.ts';
 import { mlpModel } from './lib/models.ts';
-import { grpcInferBytes, MODEL_INFER_PATH } from './lib/oip.ts';
-import { log } from './lib/options.ts';
+import { ghzInferDriver, grpcInferBytes, MODEL_INFER_PATH } from './lib/oip.ts';
+import { log, type SoakGenerator } from './lib/options.ts';
 import { BENCH_BATCHING, describeBatching, GATEWAY_GRPC, GATEWAY_HTTP, gatewayPid } from './lib/platform.ts';
 import { MiB, rssBytes } from './lib/memory.ts';
 import { median, quantile, RESULTS_DIR, type BenchResult, type Row } from './lib/result.ts';
@@ -88,7 +90,7 @@ export function soakWarmupMs(opts: { quick: boolean; warmupMs: number }): number
 }
 
 /** What the soak's errors mean, and what is known of their cause. */
-export function soakErrorNotes(errors: Record<string, number>, rate: number): string {
+export function soakErrorNotes(errors: Record<string, number>, rate: number, generator: SoakGenerator): string {
   const parts: string[] = [];
   if (errors['RESOURCE_EXHAUSTED']) {
     parts.push(
@@ -121,10 +123,23 @@ export function soakErrorNotes(errors: Record<string, number>, rate: number): st
       'pauses mostly 24-33 ms but some 50-66 ms; a 60 s soak still skipped requests in 4 of 6 windows) and `=50` (every ~0.9 s, 6 ms of ' +
       'external strings per pause, yet pauses to 40 ms and loop-delay p99 per window up from ~10 to 15-40 ms): the extra marking costs ' +
       'throughput and does not reach zero (an operator can still pass it to node, e.g. `node --heap-growing-percent=100 dist/main.js`; NODE_OPTIONS refuses it); `--no-allocation-site-pretenuring`, ' +
-      '`--never-compact` and a larger young generation (earlier sessions: same or longer stalls). The load generator is a Node process ' +
-      'too, with its own pauses (5-20 ms mark-compacts here), and a response it has not read yet still counts as in flight; the box also ' +
-      "runs Kafka's and OpenSearch's JVMs. What would close it: an HTTP/2 server that gives JavaScript plain header strings and no " +
+      '`--never-compact` and a larger young generation (earlier sessions: same or longer stalls). ' +
+      (generator === 'grpc-js'
+        ? 'The load generator is a Node process too, with its own pauses (mark-compacts of 7-40 ms every ~650 ms at 9k req/s), and a ' +
+          'response it has not read yet still counts as in flight; '
+        : "The load generator is ghz (Go): its own pauses are well under a millisecond, so the stalls here are the gateway's (or the box's); ") +
+      "the box also runs Kafka's and OpenSearch's JVMs. What would close it: an HTTP/2 server that gives JavaScript plain header strings and no " +
       'per-stream native wrappers (one of our own instead of node:http2), or headroom.',
+  );
+  parts.push(
+    'Why ghz is the default generator: at one rate (`--soak-peak 14944`: 10,461 req/s, 60 s after 10 s of warm-up, twice each, ' +
+      'alternating) the grpc-js generator skipped 227 and 1,891 requests (skipped_overload) with a p99 of 50 and 95 ms (38-123 ms per ' +
+      "window), while the gateway's own event-loop delay p99 was 4.7-8.6 ms per window (max 49-75 ms; a window with 1,062 skips had a max of " +
+      "26 ms); ghz: no errors, p99 13 and 11 ms (10-21 ms per window), the gateway's loop delay p99 3.1-5.0 ms (max 22 ms). The skips and " +
+      "most of the tail were the grpc-js generator's own pauses. ghz's higher mlp-grpc figure makes its soak rate higher too (18.8-20.5k " +
+      'instead of 10.5-10.8k req/s in the quick runs of this change): there three quick soaks had no errors but a p99 growing over the ' +
+      'run (per window 46 -> 59 -> 244, 68 -> 369 -> 643 and 85 -> 171 -> 354 ms), the gateway loop delay p99 9-23 ms: at 70% of its closed-loop peak, ' +
+      'where a window of 64 requests goes as one batch, the open loop (requests one by one) is near what this box serves.',
   );
   parts.push(
     'With the default queue (`AIO_INFER_QUEUE_LIMIT`, 256 requests, about 70 ms of arrivals at this rate) a quick 30 s soak shed 139 ' +
@@ -133,13 +148,37 @@ export function soakErrorNotes(errors: Record<string, number>, rate: number): st
   return `${parts.join('\n\n')}\n\n`;
 }
 
-/** The gateway's mlp-grpc figure at 64 in flight from this run's result, if there is one. */
-function peakFromResult(): number | undefined {
+/** The gateway's mlp-grpc figure at 64 in flight measured by `generator`, from the latest result, if there is one. */
+function peakFromResult(generator: SoakGenerator): number | undefined {
   const file = path.join(RESULTS_DIR, 'mlp-grpc.json');
   if (!existsSync(file)) return undefined;
   const result = JSON.parse(readFileSync(file, 'utf8')) as BenchResult;
-  return result.rows.find((r) => r.system === `gateway gRPC (${PEAK_IN_FLIGHT} in flight)`)?.median;
+  const system = generator === 'ghz' ? `gateway gRPC, ghz (${PEAK_IN_FLIGHT} in flight)` : `gateway gRPC (${PEAK_IN_FLIGHT} in flight)`;
+  return result.rows.find((r) => r.system === system)?.median;
 }
+
+/** The generator asked for, or grpc-js (and why) when ghz cannot be built. */
+async function soakGenerator(wanted: SoakGenerator): Promise<{ generator: SoakGenerator; fallback?: string }> {
+  if (wanted !== 'ghz') return { generator: wanted };
+  try {
+    await ghzBinary();
+    return { generator: 'ghz' };
+  } catch (err) {
+    return { generator: 'grpc-js', fallback: err instanceof Error ? err.message : String(err) };
+  }
+}
+
+/** How each generator times a request in the open loop, and what it does when it falls behind. */
+const OPEN_LOOP: Record<SoakGenerator, string> = {
+  'grpc-js':
+    "the grpc-js generator (load worker, one HTTP/2 connection); latency counts from when each request was due (no coordinated omission); " +
+    `a request due while ${MAX_IN_FLIGHT} are in flight is not sent and counts as an error (skipped_overload).`,
+  ghz:
+    'ghz (Go, grpc-go, one HTTP/2 connection, one core; `--async -r <rate>`, one process per window, each taking over as the last ' +
+    'stops sending); latency counts from when ghz sent each request (it paces by the clock and sends the ones it is late for at once, ' +
+    'so a pause of its own would shorten latencies rather than lengthen them, but its pauses are well under a millisecond); ghz has no ' +
+    'in-flight cap, so nothing is skipped (no skipped_overload).',
+};
 
 export const soak: Benchmark = {
   id: 'soak',
@@ -149,10 +188,21 @@ export const soak: Benchmark = {
     const batching = { ...BENCH_BATCHING, maxQueueSize: SOAK_QUEUE };
     const version = await ctx.platform.publish(model, batching);
     const request = grpcInferBytes(model);
-    const generator = await LoadGenerator.start({ kind: 'grpc', address: GATEWAY_GRPC, path: MODEL_INFER_PATH, requests: [request], metadata: ctx.platform.authMetadata });
+    const { generator: generatorKind, fallback } = await soakGenerator(ctx.opts.soakGenerator);
+    if (fallback !== undefined) log(`  ghz could not be built, soaking with the grpc-js generator: ${fallback}`);
+    const driver: DriverSpec =
+      generatorKind === 'ghz'
+        ? ghzInferDriver(GATEWAY_GRPC, request, ctx.platform.authMetadata)
+        : { kind: 'grpc', address: GATEWAY_GRPC, path: MODEL_INFER_PATH, requests: [request], metadata: ctx.platform.authMetadata };
+    const generator = await LoadGenerator.start(driver);
     try {
-      let peak = peakFromResult();
-      const peakSource = peak !== undefined ? 'the latest mlp-grpc result (gateway, 64 in flight)' : `a ${ctx.opts.durationMs / 1000} s closed-loop run at 64 in flight just before`;
+      let peak = ctx.opts.soakPeak ?? peakFromResult(generatorKind);
+      const peakSource =
+        ctx.opts.soakPeak !== undefined
+          ? '`--soak-peak`'
+          : peak !== undefined
+            ? `the latest mlp-grpc result (gateway, 64 in flight, ${generatorKind} generator)`
+            : `a ${ctx.opts.durationMs / 1000} s closed-loop run at 64 in flight just before (${generatorKind} generator)`;
       if (peak === undefined) {
         await generator.run({ mode: 'closed', concurrency: PEAK_IN_FLIGHT, durationMs: ctx.opts.warmupMs });
         peak = (await generator.run({ mode: 'closed', concurrency: PEAK_IN_FLIGHT, durationMs: ctx.opts.durationMs })).throughput;
@@ -161,7 +211,7 @@ export const soak: Benchmark = {
       // Warm-up first, as every benchmark: a gateway just started (JIT, consumers joining, arenas) stalls
       // in its first seconds under this load, which says nothing about a long run.
       const warmupMs = soakWarmupMs(ctx.opts);
-      log(`  peak ${round(peak)} req/s (${peakSource}); warming up at ${rate} req/s for ${warmupMs / 1000} s, then soaking for ${ctx.opts.soakMs / 1000} s`);
+      log(`  ${generatorKind} generator; peak ${round(peak)} req/s (${peakSource}); warming up at ${rate} req/s for ${warmupMs / 1000} s, then soaking for ${ctx.opts.soakMs / 1000} s`);
       await generator.run({ mode: 'open', ratePerSec: rate, durationMs: warmupMs, maxInFlight: MAX_IN_FLIGHT });
       const pid = gatewayPid();
       const samples: Sample[] = [];
@@ -217,7 +267,7 @@ export const soak: Benchmark = {
           p90Ms: round(quantile(stats.latenciesMs, 0.9), 3),
           p99Ms: round(quantile(stats.latenciesMs, 0.99), 3),
           errors,
-          extra: { overall: round(stats.throughput), ...(errors ? { 'error kinds': errorSummary(stats.errors) } : {}) },
+          extra: { generator: generatorKind, overall: round(stats.throughput), ...(errors ? { 'error kinds': errorSummary(stats.errors) } : {}) },
         },
         {
           system: 'gateway RSS',
@@ -261,8 +311,8 @@ export const soak: Benchmark = {
         title: `${round(ctx.opts.soakMs / 60000, 1)} min at ${LOAD_SHARE * 100}% of the mlp-grpc peak (open loop)`,
         setup:
           `The MLP of mlp-grpc (\`${model.name}\` v${version}, batching ${describeBatching(batching)}) under an open-loop load: ${rate} req/s ` +
-          `(${LOAD_SHARE * 100}% of ${round(peak)} req/s, from ${peakSource}) for ${ctx.opts.soakMs / 1000} s after ${warmupMs / 1000} s of unmeasured warm-up at the same rate, the same request bytes as mlp-grpc; ` +
-          `latency counts from when each request was due (no coordinated omission); a request due while ${MAX_IN_FLIGHT} are in flight counts as an error. ` +
+          `(${LOAD_SHARE * 100}% of ${round(peak)} req/s, from ${peakSource}) for ${ctx.opts.soakMs / 1000} s after ${warmupMs / 1000} s of unmeasured warm-up at the same rate, the same request bytes as mlp-grpc, ` +
+          `from ${OPEN_LOOP[generatorKind]}${fallback === undefined ? '' : ` ghz was asked for but could not be built, hence grpc-js: ${fallback.replace(/\s+/g, ' ')}.`} ` +
           `Every ${ctx.opts.sampleEveryMs / 1000} s: the gateway's VmRSS from /proc (main thread and workers), its own event-loop delay p99 and max over the window ` +
           '(`nodejs_eventloop_delay_seconds` on :8002) and the median of 5 `GET /v2/health/live` round trips from outside.',
         rows,
@@ -271,7 +321,7 @@ export const soak: Benchmark = {
           { what: 'achieved vs offered rate', goal: '>= 99%', actual: `${round((stats.throughput / rate) * 100)}%`, met: stats.throughput / rate >= 0.99 },
         ],
         notes:
-          soakErrorNotes(stats.errors, rate) +
+          soakErrorNotes(stats.errors, rate, generatorKind) +
           `RSS ${first.rssMiB} MiB before the load, ${settled[0]?.rssMiB ?? '-'} MiB at ${round(warmS)} s, ${last.rssMiB} MiB at the end: ` +
           `slope ${round(rssSlope, 2)} MiB/min after the warm-up; probe first ${first.probeMs} ms, last ${last.probeMs} ms.\n\n${table}`,
       };

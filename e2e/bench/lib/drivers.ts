@@ -1,5 +1,6 @@
-// The calls the load worker makes, one per DriverSpec kind. Each resolves on a good answer and rejects
-// with a LoadError whose kind names what went wrong (a gRPC status, an HTTP status, a timeout).
+// The calls the load worker makes, one per DriverSpec kind (but ghz, its own process: lib/ghz.ts). Each
+// resolves on a good answer and rejects with a LoadError whose kind names what went wrong (a gRPC status,
+// an HTTP status, a timeout).
 import http from 'node:http';
 import { Client, credentials, Metadata, status as GrpcStatus, type ServiceError } from '@grpc/grpc-js';
 import type { DriverSpec } from './load.ts';
@@ -115,6 +116,8 @@ export async function createDriver(spec: DriverSpec): Promise<Driver> {
       return restDriver(spec);
     case 'module':
       return moduleDriver(spec);
+    case 'ghz':
+      throw new Error('the ghz driver runs ghz processes (lib/ghz.ts), not calls in the load worker');
   }
 }
 

@@ -1,10 +1,13 @@
-// The one load generator every system is measured with. It runs in a worker thread (lib/load.worker.ts)
-// rather than in the process that orchestrates the benchmark: the orchestrator's own work (sampling
-// /proc, polling readiness, logging) then never delays a request, and the generator costs the same
-// thread and the same code for the gateway, the bare baselines and the peers. A worker thread rather
-// than a child process because it shares nothing with the servers measured (they are other processes)
-// and can be handed request bytes and hand back latencies without a pipe.
+// The load generators every system is measured with. The grpc-js / node:http / module drivers run in a
+// worker thread (lib/load.worker.ts) rather than in the process that orchestrates the benchmark: the
+// orchestrator's own work (sampling /proc, polling readiness, logging) then never delays a request, and the
+// generator costs the same thread and the same code for the gateway, the bare baselines and the peers. A
+// worker thread rather than a child process because it shares nothing with the servers measured (they are
+// other processes) and can be handed request bytes and hand back latencies without a pipe. The `ghz`
+// driver is an external generator instead (lib/ghz.ts: Go, grpc-go, one process per run), behind the
+// same LoadGenerator API.
 import { Worker } from 'node:worker_threads';
+import { GhzRunner } from './ghz.ts';
 
 /** How requests are made: serializable, so it crosses into the worker. */
 export type DriverSpec =
@@ -16,7 +19,23 @@ export type DriverSpec =
    * Any async function: `module` (a file URL) exports `exportName(args)`, which resolves to the call
    * `(i) => Promise<void>` (i counts calls; rejecting counts an error of kind `err.kind ?? err.name`).
    */
-  | { kind: 'module'; module: string; exportName: string; args: unknown };
+  | { kind: 'module'; module: string; exportName: string; args: unknown }
+  /**
+   * ghz (lib/ghz.ts: Go, grpc-go), one process per run: unary calls of `call` ("package.Service/Method",
+   * read from `proto` with `importPaths`), the prebuilt request bytes (round robin when several) and
+   * metadata on every call, over `connections` HTTP/2 connections (default 1, as the grpc driver).
+   */
+  | {
+      kind: 'ghz';
+      address: string;
+      proto: string;
+      importPaths: string[];
+      call: string;
+      requests: Uint8Array[];
+      metadata: Record<string, string>;
+      connections?: number;
+      timeoutMs?: number;
+    };
 
 /** Closed loop: `concurrency` requests always in flight, each starting when one finishes. */
 export interface ClosedLoad {
@@ -27,13 +46,14 @@ export interface ClosedLoad {
 
 /**
  * Open loop: requests start at a fixed rate whatever the answers do; latency counts from when a request
- * was due, so a stall shows in the latencies instead of silently lowering the rate.
+ * was due, so a stall shows in the latencies instead of silently lowering the rate (ghz: from when it sent
+ * the request, and it never skips one; see lib/ghz.ts).
  */
 export interface OpenLoad {
   mode: 'open';
   ratePerSec: number;
   durationMs: number;
-  /** A request due while this many are in flight is not sent and counts as `skipped_overload`. */
+  /** A request due while this many are in flight is not sent and counts as `skipped_overload` (not with ghz: no cap). */
   maxInFlight: number;
   /** Posts a Progress every this many ms. */
   progressEveryMs?: number;
@@ -72,8 +92,36 @@ export function totalErrors(errors: Record<string, number>): number {
   return Object.values(errors).reduce((a, b) => a + b, 0);
 }
 
-/** A worker thread holding one driver (its connections stay open between runs). */
+/** What runs the loads of a LoadGenerator: the load worker, or ghz (lib/ghz.ts). */
+export interface LoadRunner {
+  run(load: LoadSpec, onProgress?: (p: Progress) => void): Promise<RunStats>;
+  close(): Promise<void>;
+}
+
+/** One driver's generator: its connections stay open between runs (ghz: its files stay written). */
 export class LoadGenerator {
+  private readonly runner: LoadRunner;
+
+  private constructor(runner: LoadRunner) {
+    this.runner = runner;
+  }
+
+  /** Starts the driver (connects, loads the module; ghz: built if needed, checked with one call); rejects if it cannot start. */
+  static async start(driver: DriverSpec): Promise<LoadGenerator> {
+    return new LoadGenerator(driver.kind === 'ghz' ? await GhzRunner.start(driver) : await WorkerRunner.start(driver));
+  }
+
+  run(load: LoadSpec, onProgress?: (p: Progress) => void): Promise<RunStats> {
+    return this.runner.run(load, onProgress);
+  }
+
+  close(): Promise<void> {
+    return this.runner.close();
+  }
+}
+
+/** A worker thread holding one driver (its connections stay open between runs). */
+class WorkerRunner implements LoadRunner {
   private readonly worker: Worker;
   private nextId = 1;
   private readonly pending = new Map<number, { resolve: (s: RunStats) => void; reject: (e: Error) => void; onProgress?: (p: Progress) => void }>();
@@ -99,7 +147,7 @@ export class LoadGenerator {
   }
 
   /** Starts the worker and its driver (connects, loads the module); rejects if the driver cannot start. */
-  static async start(driver: DriverSpec): Promise<LoadGenerator> {
+  static async start(driver: DriverSpec): Promise<WorkerRunner> {
     const worker = new Worker(new URL('./load.worker.ts', import.meta.url), { workerData: driver });
     await new Promise<void>((resolve, reject) => {
       const onMessage = (msg: WorkerReply): void => {
@@ -112,7 +160,7 @@ export class LoadGenerator {
     });
     worker.removeAllListeners('error');
     worker.removeAllListeners('exit');
-    return new LoadGenerator(worker);
+    return new WorkerRunner(worker);
   }
 
   run(load: LoadSpec, onProgress?: (p: Progress) => void): Promise<RunStats> {

@@ -1,12 +1,30 @@
 // Request bytes built once per benchmark and sent unchanged on every call, to every system: the
 // gateway, the bare servers (which answer with the gateway's own response bytes) and peers.
+import path from 'node:path';
 import { methodPath } from '@aio/grpc';
 import { Client, credentials, Metadata } from '@grpc/grpc-js';
 import { GRPCInferenceService, ModelInferRequestSchema } from '@aio/proto/inference/grpc_service';
 import { create, toBinary } from '@bufbuild/protobuf';
+import type { DriverSpec } from './load.ts';
 import { inputData, type BenchModel } from './models.ts';
+import { ROOT } from './result.ts';
 
 export const MODEL_INFER_PATH = methodPath(GRPCInferenceService.method.modelInfer);
+
+/** ModelInfer through ghz (lib/ghz.ts), which reads the method from the .proto: the same bytes and metadata as the grpc driver, over one connection. */
+export function ghzInferDriver(address: string, request: Uint8Array, metadata: Record<string, string>): DriverSpec {
+  const protoDir = path.join(ROOT, 'proto');
+  return {
+    kind: 'ghz',
+    address,
+    proto: path.join(protoDir, 'inference', 'grpc_service.proto'),
+    importPaths: [protoDir],
+    call: MODEL_INFER_PATH.slice(1),
+    requests: [request],
+    metadata,
+    connections: 1,
+  };
+}
 
 /** ModelInfer with the input as little-endian raw_input_contents (what tritonclient and perf_analyzer send). */
 export function grpcInferBytes(model: BenchModel, seed = 7): Uint8Array {

@@ -16,7 +16,14 @@ export interface BenchOptions {
   peersFile: string | undefined;
   /** Start MLServer and Ray Serve (peers/peers.ts) and measure them in mlp-grpc / mlp-rest. */
   withPeers: boolean;
+  /** The soak's load generator: ghz (Go, its own process) or the grpc-js one of the load worker. */
+  soakGenerator: SoakGenerator;
+  /** The peak (req/s) the soak takes 70% of, instead of mlp-grpc's latest figure (to soak two generators at one rate). */
+  soakPeak: number | undefined;
 }
+
+export const SOAK_GENERATORS = ['ghz', 'grpc-js'] as const;
+export type SoakGenerator = (typeof SOAK_GENERATORS)[number];
 
 export const USAGE = `options:
   --quick            short runs (3 s per run, 1 s warm-up, 30 s soak)
@@ -25,6 +32,8 @@ export const USAGE = `options:
   --duration S       seconds per measured run (default 10; quick 3)
   --warmup S         seconds of warm-up per system (default 3; quick 1)
   --soak S           soak length in seconds (default 600; quick 30)
+  --soak-generator G the soak's load generator: ghz (default) or grpc-js
+  --soak-peak R      the peak in req/s the soak runs at 70% of (default: mlp-grpc's latest, same generator)
   --peers FILE       peer systems to measure beside ours (default e2e/bench/peers/peers.json if present)
   --with-peers       start MLServer and Ray Serve (venvs from e2e/bench/peers/setup.sh) for mlp-grpc/mlp-rest`;
 
@@ -38,6 +47,8 @@ export function parseOptions(argv: readonly string[]): BenchOptions {
       duration: { type: 'string' },
       warmup: { type: 'string' },
       soak: { type: 'string' },
+      'soak-generator': { type: 'string', default: 'ghz' },
+      'soak-peak': { type: 'string' },
       peers: { type: 'string' },
       'with-peers': { type: 'boolean', default: false },
       help: { type: 'boolean', default: false },
@@ -55,6 +66,10 @@ export function parseOptions(argv: readonly string[]): BenchOptions {
     if (!Number.isFinite(n) || n <= 0) throw new Error(`--${name} must be a positive number of seconds, got "${raw}"`);
     return n * 1000;
   };
+  const soakGenerator = SOAK_GENERATORS.find((g) => g === values['soak-generator']);
+  if (soakGenerator === undefined) throw new Error(`--soak-generator must be one of ${SOAK_GENERATORS.join(', ')}, got "${values['soak-generator']}"`);
+  const soakPeak = values['soak-peak'] === undefined ? undefined : Number(values['soak-peak']);
+  if (soakPeak !== undefined && !(Number.isFinite(soakPeak) && soakPeak > 0)) throw new Error(`--soak-peak must be a positive number of req/s, got "${values['soak-peak']}"`);
   const runs = values.runs === undefined ? 3 : Number(values.runs);
   if (!Number.isInteger(runs) || runs < 3) throw new Error(`--runs must be an integer of at least 3 (medians need it), got "${values.runs}"`);
   return {
@@ -67,6 +82,8 @@ export function parseOptions(argv: readonly string[]): BenchOptions {
     only: values.only === undefined ? [] : values.only.split(',').map((s) => s.trim()).filter(Boolean),
     peersFile: values.peers,
     withPeers: values['with-peers'],
+    soakGenerator,
+    soakPeak,
   };
 }
 
