@@ -107,41 +107,30 @@ export const mlpGrpc: Benchmark = {
 /** Where a gateway request's time goes, from CPU profiles of the gateway under this load (see docs/benchmarks.md). */
 const PROFILE: Record<'grpc' | 'rest', string> = {
   grpc:
-    'Profiled with `node e2e/bench/profile.ts --transport grpc` (the gateway as the mesh runs it, 64 in flight, 9,354 req/s while sampled ' +
-    "on a slow moment of the box): the gateway's main thread was busy 42% of the time. Of the profile: node internals (HTTP/2 sessions, " +
-    'streams) 9.3%, V8 itself 8.3%, garbage collection 6.1%, the gateway code 4.0% (validation, batching, answers), the @aio libs 3.5% ' +
-    '(transport, auth, gRPC wrapper), protobuf 3.4% (decoding the request, encoding the answer), postMessage to the workers 2.1%, ' +
-    'OpenTelemetry 1.3%, socket writes 0.8%, kafkajs 0.6% (the inference log). Per-thread CPU over the same load (/proc, 6 s): generator ' +
-    "46%, gateway main thread 42%, inference workers 4%, V8's helper threads ~12% in each process; against the bare grpc-js server: " +
-    'generator 57%, server 36%. Neither side is saturated: at 64 in flight the whole window arrives in one socket read, runs as one batch ' +
-    'and goes back as one wave, so generator and gateway take turns and the throughput is one over the sum of their per-request times; ' +
-    "the gateway's extra per request is the gap: ~36 us of main thread against the bare server's ~24 us (CPU / rate), plus the hop to a " +
-    'worker and back (~0.3 ms per wave of 64, when neither side runs). 128 in flight ' +
-    "overlaps two waves, hence the better ratio. This session: the transport lets go of a call when its stream closes (node:http2 keeps " +
-    'closed streams reachable until a mark-compact, see the soak) and answers with shared header objects, and the inference messages are ' +
-    'typed literals instead of protobuf-es create() (0.7 -> 0.05 us per request): 5.6 -> 4.4 KB promoted per request, create() gone ' +
-    'from the profile. Tried and not kept: splitting each window into batches of 16-32 dispatched while the rest is still being decoded ' +
-    '(so answers leave in pieces and the two sides overlap), and `max_queue_delay_microseconds` 0 instead of 200 (Triton\'s default; +2-3% ' +
-    'at 64 in flight in alternating runs, REST unchanged) - both within the run-to-run spread of this box (its throughput moved 9-13k ' +
-    'req/s within the hour). Earlier sessions: the gateway serves gRPC on its own transport on node:http2 (@aio/grpc grpc.transport.ts) ' +
-    "instead of grpc-js' Server (64% -> ~80% at 64 in flight, 74% -> ~84% at 128; a bare node:http2 server answers ~25% faster than " +
-    'the bare grpc-js one on this generator), removed the inference log published every few records, the async layers, AbortController ' +
-    'and span attributes of every call, error strings built for valid requests, BigInt statistics, a copy of every raw input. What ' +
-    'would close the rest: more cores (the generator alone takes half of one here) or an HTTP/2 implementation with fewer per-stream ' +
-    'objects than node:http2 (it also sets the soak\'s pauses).',
+    'Profiled with `node e2e/bench/profile.ts --transport grpc` (the gateway as the mesh runs it, the grpc-js generator, 64 in flight, ' +
+    "12,686 req/s while sampled): the gateway's main thread was busy 29% of the time, ~23 us per request. Of the profile: the gateway " +
+    'code 4.4% (validation, batching, answers), GC 4.1%, the @aio libs 3.8% (HTTP/2, HPACK, gRPC framing, auth), node internals 3.4%, ' +
+    'protobuf 3.1%, V8 2.7%, the socket write 2.3%, postMessage to the workers 1.7%, OpenTelemetry 0.9%, kafkajs 0.6% (the inference ' +
+    "log). The gateway waits on the generator most of the time: with the grpc-js generator the rate is the generator's. This session " +
+    "the gateway's gRPC transport moved off node:http2 onto our own HTTP/2 connection and HPACK codec (@aio/grpc h2/): ~36 -> ~23 us of " +
+    "main thread per request, mark-compacts rare (a closed stream is a plain object; header values are ordinary young strings), and " +
+    "the gateway now answers faster than the bare grpc-js server (whose per-call cost is grpc-js' and node:http2's). The p99 target is " +
+    "the load generator's to meet: the grpc-js generator's own node:http2 client does a mark-compact every ~0.6-1.4 s (7-39 ms pauses, " +
+    '`--trace-gc` of its worker), which sets every server\'s p99 here; ghz, the other generator (Go, grpc-go, one core), shows the ' +
+    "servers' own tail. Earlier sessions: own wire-protocol transport instead of grpc-js' Server (64% -> ~80%), no per-call inference " +
+    'log publishing, async layers, AbortController, span attributes, error strings for valid requests, BigInt statistics, raw-input ' +
+    'copies, protobuf-es create(). What would close the p99 gap at 128 in flight: more cores (ghz itself takes one of the two).',
   rest:
-    'Profiled with `node e2e/bench/profile.ts --transport rest` (64 in flight, 19,484 req/s while sampled): the main thread was busy 72%. ' +
-    'Per-thread CPU over the same load: gateway main thread 81%, generator 65%, inference workers 13%; against the bare node:http server: ' +
-    'server 60%, generator 92% (the bare run is bound by the generator, the gateway run by its main thread). Of the profile: writing ' +
-    'the answer to the socket 16.8% (~8.6 us per answer: one write per answer per connection, on loopback the kernel delivers it inside ' +
-    'the write and wakes the generator; the bare server spends ~6.4 us in its writev, `--cpu-prof` of it), V8 8.5%, postMessage 7.0% ' +
-    '(batches of ~4 requests: REST requests arrive one per socket read, ~4 within the 200 us queue delay), JSON.parse of the body 5.9%, ' +
-    'node internals (HTTP parser, request/response objects), the gateway code (JSON `data` to typed arrays and back included), GC 2.3%, ' +
-    'OpenTelemetry ~1%, protobuf ~0 (the messages are typed literals since this session; create() was 4%). Per request the bare server ' +
-    'spends ~13 us of main thread, the gateway ~36 us. Earlier sessions answered the infer routes from node:http before Fastify and Nest ' +
-    "(@aio/host FastRouter; same auth, span, error bodies and body rules: ~63% -> ~70%). What would close the rest: Triton's binary " +
-    'tensor extension so bodies carry bytes, not JSON numbers (parse and stringify are a tenth of the profile), answers serialised ' +
-    'without the intermediate objects, and larger batches per worker message.',
+    'Profiled with `node e2e/bench/profile.ts --transport rest` (64 in flight, 23,458 req/s while sampled): the main thread was busy 74%, ' +
+    '~31 us per request. Of the profile: writing the answer to the socket 16.7% (one write per answer per connection; on loopback the ' +
+    'kernel delivers it inside the write and wakes the generator; the bare server pays the same), postMessage 7.9% (batches of a few ' +
+    'requests: REST requests arrive one per socket read), JSON.parse of the body 7.1%, V8 6.7%, node internals 6.8% (socket reads, ' +
+    'timers), the gateway code, our HTTP/1.1 head parsing 2.3%, GC 2.5%, OpenTelemetry 1.6%. This session the fast routes moved off ' +
+    "node:http onto the host's own HTTP/1.1 front (@aio/host http1.front.ts; node:http still serves every other route): node's " +
+    'IncomingMessage/ServerResponse machinery and the garbage it made (GC 10.9% -> 2.5% of the profile) were ~10 us of the ~41 us per ' +
+    "request the gateway spent before (quick runs: ~64-72% -> ~73-94% of the bare server). Earlier sessions answered the infer routes " +
+    'before Fastify and Nest (same auth, span, error bodies and body rules). What would take more: Triton\'s binary tensor extension ' +
+    '(bytes instead of JSON numbers: parse and stringify are a tenth of the profile) and larger batches per worker message.',
 };
 
 /** The two generators side by side, from this run's rows: throughput and p99 per system and in-flight level. */

@@ -106,30 +106,18 @@ export function soakErrorNotes(errors: Record<string, number>, rate: number, gen
     );
   }
   parts.push(
-    'Where the stalls come from: every main-thread task over 30 ms in a CPU profile (`node e2e/bench/profile.ts --seconds 15`) was ' +
-      'garbage collection, and the long ones are mark-compacts. The gateway run with `--trace-gc-nvp` at ~7.7k req/s: a scavenge every ' +
-      '~170 ms (~50 MB allocated, ~4.5 MB of it surviving, which the next scavenge promotes), a mark-compact every ~5 s with a 50-100 ms ' +
-      "pause (one piles up 400-800 requests, and draining them with 30% headroom takes ~3x the pause: the window's p99). Two causes, both " +
-      "node:http2's, measured on a bare node:http2 server too (no gateway code, grpc-js or node:http2 clients): (1) half or more of each " +
-      'mark-compact pause, 30-60 ms, is V8 finalising external strings (`clear.external_string_table`): node:http2 hands every request ' +
-      'header value that is not in the HPACK static table (path, authority, content-type, te, user-agent, grpc-timeout, authorization...) ' +
-      'to JavaScript as an external string, which V8 always allocates in the old generation, so every request leaves ~8 of them for the ' +
-      'next mark-compact, ~1 us per request since the last one; (2) a closed stream stays reachable until a mark-compact (its native ' +
-      "wrappers point back at it, and V8's young-generation collections keep their weak handles), so everything reachable from it is " +
-      'promoted: the bare server promotes ~15% of what it allocates whatever the young generation size (8 and 32 MB semi-spaces tried). ' +
-      "The transport therefore lets go of its call when the stream closes and answers with shared header objects: `profile.ts --heap " +
-      "--tenured` 5.6 -> 4.4 KB promoted per request (8.4 KB with grpc-js' Server), scavenge promotion 4.8 -> 4.2 MB. Only ~1 MB is alive " +
-      'at any instant, so it is not a leak: RSS is flat. Tried and not kept: `--heap-growing-percent=100` (a mark-compact every ~1.7 s, ' +
-      'pauses mostly 24-33 ms but some 50-66 ms; a 60 s soak still skipped requests in 4 of 6 windows) and `=50` (every ~0.9 s, 6 ms of ' +
-      'external strings per pause, yet pauses to 40 ms and loop-delay p99 per window up from ~10 to 15-40 ms): the extra marking costs ' +
-      'throughput and does not reach zero (an operator can still pass it to node, e.g. `node --heap-growing-percent=100 dist/main.js`; NODE_OPTIONS refuses it); `--no-allocation-site-pretenuring`, ' +
-      '`--never-compact` and a larger young generation (earlier sessions: same or longer stalls). ' +
+    'Where the stalls came from before this session: garbage collection in node:http2, under the gateway\'s gRPC transport. Mark-compacts ' +
+      'every ~5 s at ~7.7k req/s with 50-100 ms pauses, half or more of each spent finalising the external strings node:http2 makes of ' +
+      'every request header value not in the HPACK static table (V8 allocates those in the old generation), and closed streams kept ' +
+      "reachable until a mark-compact by their native wrappers, so each call's garbage was promoted (measured on a bare node:http2 server " +
+      'too); `--heap-growing-percent` only traded pause length for frequency. The transport now runs on our own HTTP/2 and HPACK (@aio/grpc ' +
+      "h2/): header values are ordinary young strings and a closed stream is a plain object, so a call's garbage dies in the young " +
+      'generation and mark-compacts are rare. ' +
       (generator === 'grpc-js'
         ? 'The load generator is a Node process too, with its own pauses (mark-compacts of 7-40 ms every ~650 ms at 9k req/s), and a ' +
           'response it has not read yet still counts as in flight; '
         : "The load generator is ghz (Go): its own pauses are well under a millisecond, so the stalls here are the gateway's (or the box's); ") +
-      "the box also runs Kafka's and OpenSearch's JVMs. What would close it: an HTTP/2 server that gives JavaScript plain header strings and no " +
-      'per-stream native wrappers (one of our own instead of node:http2), or headroom.',
+      "the box also runs Kafka's and OpenSearch's JVMs.",
   );
   parts.push(
     'Why ghz is the default generator: at one rate (`--soak-peak 14944`: 10,461 req/s, 60 s after 10 s of warm-up, twice each, ' +
