@@ -169,6 +169,27 @@ describe('HTTP/1.1 front', () => {
     expect((await badLength.answer()).status).toBe(400);
   });
 
+  it('takes headers named like Object.prototype members as plain headers', async () => {
+    const seen: http.IncomingHttpHeaders[] = [];
+    class Capturing extends FastRouter {
+      override handle(...args: Parameters<FastRouter['handle']>): void {
+        seen.push(args[1].headers);
+        super.handle(...args);
+      }
+    }
+    const router = new Capturing(routes, undefined, 1024);
+    const server = http.createServer(() => undefined);
+    installHttp1Front(server, () => router);
+    servers.push(server);
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    const client = await Raw.open((server.address() as net.AddressInfo).port);
+    client.send(post('/fast/echo/p', '{}', 'constructor: a\r\n__proto__: b\r\ntoString: c\r\n'));
+    expect((await client.answer()).status).toBe(200);
+    const headers = seen[0] ?? {};
+    expect([headers['constructor'], headers['__proto__'], headers['tostring']]).toEqual(['a', 'b', 'c']);
+  });
+
   it('answers a body above the limit with 413 without reading it, and closes', async () => {
     const { port } = await start(16);
     const client = await Raw.open(port);

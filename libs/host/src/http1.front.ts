@@ -245,7 +245,8 @@ class Http1Connection {
     const line = REQUEST_LINE.exec(lines[0] ?? '');
     if (line === null) return problem(400, 'malformed request line');
     if (lines.length - 1 > MAX_HEADERS) return problem(431, `more than ${MAX_HEADERS} header fields`);
-    const headers: IncomingHttpHeaders = {};
+    // No prototype: a header named like an Object.prototype member (constructor, __proto__) is just a header.
+    const headers = Object.create(null) as IncomingHttpHeaders;
     for (let i = 1; i < lines.length; i++) {
       const text = lines[i] as string;
       const colon = text.indexOf(':');
