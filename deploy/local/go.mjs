@@ -6,7 +6,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 
 /** go's environment: caches under <root>/.infra/go, and never a toolchain the go command downloads itself. */
 export function goEnv(root, env = process.env) {
@@ -146,12 +146,13 @@ export async function buildGoBinary({ name, root, env, srcDir, bin, pkg = '.', b
 }
 
 /**
- * A command-line tool built from a deploy/local folder whose go.mod pins it (a `tool` directive, Go 1.24):
- * its version as go.mod has it, where its binary lives (<root>/.infra/<name>/bin/<name>), `build()` (the
- * path, built first when missing or out of date) and `main(url)`, the folder's `node tool.mjs` entry point
- * (builds, prints the path; does nothing when the file is imported).
+ * A command-line tool built from a deploy/local folder whose go.mod pins it (a `tool` directive, Go 1.24),
+ * declared by that folder's tool.mjs as `goTool(import.meta.url, {...})`: its version as go.mod has it,
+ * where its binary lives (<root>/.infra/<name>/bin/<name>) and `build()` (the path, built first when
+ * missing or out of date). Run as `node <folder>/tool.mjs`, the file builds the tool and prints its path.
  */
-export function goTool({ name, srcDir, module, pkg, versionVar, download }) {
+export function goTool(url, { name, module, pkg, versionVar, download }) {
+  const srcDir = path.dirname(fileURLToPath(url));
   const root = path.resolve(srcDir, '../../..');
   const escaped = module.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
   const version = new RegExp(`${escaped} v([^\\s+]+)`).exec(readFileSync(path.join(srcDir, 'go.mod'), 'utf8'))?.[1];
@@ -172,14 +173,14 @@ export function goTool({ name, srcDir, module, pkg, versionVar, download }) {
     });
     return binPath(at);
   };
-  const main = async (url) => {
-    if (!process.argv[1] || url !== pathToFileURL(path.resolve(process.argv[1])).href) return;
-    try {
-      process.stdout.write(`${await build()}\n`);
-    } catch (err) {
-      process.stderr.write(`${err?.message ?? err}\n`);
-      process.exitCode = 1;
-    }
-  };
-  return { version, binPath, build, main };
+  if (process.argv[1] && url === pathToFileURL(path.resolve(process.argv[1])).href) {
+    build().then(
+      (bin) => process.stdout.write(`${bin}\n`),
+      (err) => {
+        process.stderr.write(`${err?.message ?? err}\n`);
+        process.exitCode = 1;
+      },
+    );
+  }
+  return { version, binPath, build };
 }

@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // ghz, the gRPC load generator (Go, grpc-go), for the serving benchmarks (e2e/bench/lib/ghz.ts).
 //   node deploy/local/ghz/tool.mjs      builds it if needed (progress on stderr), prints its path
-// Also a library: `import { ghz } from './ghz/tool.mjs'` resolves to the binary's path.
+// Also a library: `import { ghz } from './ghz/tool.mjs'`: ghz.version (go.mod's pin), ghz.binPath(root),
+// ghz.build() (the binary's path, built first when missing or out of date).
 //
 // Built like h2spec (../go.mjs goTool): go.mod / go.sum here pin ghz and its dependencies, the Go module
 // proxy is the only source, the binary is .infra/ghz/bin/ghz and is rebuilt only when go.mod or go.sum
@@ -11,23 +12,12 @@
 // Run it with --disable-template-functions --disable-template-data: otherwise every call renders the
 // metadata (a bearer token) through text/template, which halves its rate (15-17k instead of 28-30k req/s
 // at 64 in flight against the gateway on 2 cores; v0.93.0, the version `@latest` resolves to, does not).
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { goTool } from '../go.mjs';
 
-const tool = goTool({
+export const ghz = goTool(import.meta.url, {
   name: 'ghz',
-  srcDir: path.dirname(fileURLToPath(import.meta.url)),
   module: 'github.com/bojand/ghz',
   pkg: 'github.com/bojand/ghz/cmd/ghz',
   versionVar: 'main.version',
   download: '~250 MB of modules, ~40 s on 2 cores',
 });
-/** The pinned version, as go.mod has it; the binary reports it with --version. */
-export const GHZ_VERSION = tool.version;
-/** Where the binary lives under <root>/.infra. */
-export const ghzPath = tool.binPath;
-/** The binary's path, built first when missing or out of date. */
-export const ghz = tool.build;
-
-await tool.main(import.meta.url);

@@ -2,11 +2,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { GHZ_VERSION, ghzPath } from '../ghz/tool.mjs';
+import { ghz } from '../ghz/tool.mjs';
 
 test('ghz: the pinned version comes from go.mod, the binary lives under .infra/ghz/bin', () => {
-  assert.equal(GHZ_VERSION, '0.121.0');
-  assert.equal(ghzPath('/repo'), '/repo/.infra/ghz/bin/ghz');
+  assert.equal(ghz.version, '0.121.0');
+  assert.equal(ghz.binPath('/repo'), '/repo/.infra/ghz/bin/ghz');
 });
 
 test('ghz: go.mod keeps ghz as a tool and replaces nothing (`go install ...@version` builds the same)', () => {

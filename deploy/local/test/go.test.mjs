@@ -6,7 +6,7 @@ import { mkdirSync, mkdtempSync, rmSync, utimesSync, writeFileSync } from 'node:
 import os from 'node:os';
 import path from 'node:path';
 import { buildGoBinary, isUpToDate, sourceHash } from '../go.mjs';
-import { H2SPEC_VERSION, h2specPath } from '../h2spec/tool.mjs';
+import { h2spec } from '../h2spec/tool.mjs';
 
 const dirs = [];
 after(() => {
@@ -86,6 +86,6 @@ test('buildGoBinary names what to install when go is missing', async () => {
 });
 
 test('h2spec: the pinned version comes from go.mod, the binary lives under .infra/h2spec/bin', () => {
-  assert.equal(H2SPEC_VERSION, '2.2.1');
-  assert.equal(h2specPath('/repo'), '/repo/.infra/h2spec/bin/h2spec');
+  assert.equal(h2spec.version, '2.2.1');
+  assert.equal(h2spec.binPath('/repo'), '/repo/.infra/h2spec/bin/h2spec');
 });

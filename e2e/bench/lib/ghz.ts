@@ -10,18 +10,23 @@
 // and counts them as Unavailable errors). --disable-template-* keep ghz from rendering the metadata (a
 // bearer token) through text/template on every call, which halves its rate.
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import type { ClosedLoad, DriverSpec, LoadRunner, LoadSpec, OpenLoad, Progress, RunStats } from './load.ts';
 import { quantile, ROOT } from './result.ts';
 
 export type GhzSpec = Extract<DriverSpec, { kind: 'ghz' }>;
 
-const TOOL = path.join(ROOT, 'deploy', 'local', 'ghz', 'tool.mjs');
-/** The version deploy/local/ghz/go.mod pins (what tool.mjs builds). */
-export const GHZ_VERSION = /github\.com\/bojand\/ghz v(\S+)/.exec(readFileSync(path.join(ROOT, 'deploy', 'local', 'ghz', 'go.mod'), 'utf8'))?.[1] ?? 'unknown';
+/** deploy/local/ghz/tool.mjs: the pinned version (go.mod's) and the build (progress on stderr). */
+interface GoTool {
+  version: string | undefined;
+  build(): Promise<string>;
+}
+const { ghz } = (await import(pathToFileURL(path.join(ROOT, 'deploy', 'local', 'ghz', 'tool.mjs')).href)) as { ghz: GoTool };
+/** The version deploy/local/ghz/go.mod pins (what the tool builds). */
+export const GHZ_VERSION = ghz.version ?? 'unknown';
 /**
  * ghz's Go code on one core (GOMAXPROCS 1; its default is every core), as the grpc-js generator runs on
  * one thread: the generators differ in their runtime, not in the cores they take from the servers.
@@ -42,26 +47,9 @@ interface GhzReport {
 
 let building: Promise<string> | undefined;
 
-/**
- * The ghz binary's path: `node deploy/local/ghz/tool.mjs` builds it when missing or out of date (its
- * progress goes to this process's stderr); rejects with the reason when it cannot.
- */
+/** The ghz binary's path, built when missing or out of date; rejects with the reason when it cannot be. */
 export function ghzBinary(): Promise<string> {
-  building ??= new Promise<string>((resolve, reject) => {
-    const child = spawn(process.execPath, [TOOL], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (out += chunk));
-    child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
-      err += chunk;
-      process.stderr.write(chunk);
-    });
-    child.on('error', (e) => reject(new Error(`ghz: could not run ${TOOL}: ${e.message}`)));
-    child.on('close', (code) => {
-      if (code === 0 && out.trim()) resolve(out.trim());
-      else reject(new Error(`node deploy/local/ghz/tool.mjs exited with ${code}: ${lastLines(err, 6)}`));
-    });
-  });
+  building ??= ghz.build();
   return building;
 }
 

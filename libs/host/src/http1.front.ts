@@ -5,9 +5,9 @@
 // The first request that is not a plain fast-route request (another route, a chunked or 100-continue body,
 // an upgrade) hands the connection to node:http at that request's first byte, and from then on node
 // serves it all (fast routes there go through FastRouter.serve). Fastify and Nest never notice.
-import type http from 'node:http';
-import type { IncomingHttpHeaders } from 'node:http';
+import { STATUS_CODES, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { Socket } from 'node:net';
+import { httpErrorAnswer } from './http-error.filter.js';
 import { problem, tooLarge, type FastMatch, type FastReply, type FastRequest, type FastRouter } from './fast-route.js';
 
 /** Request line and headers larger than this are refused (431), as node:http does at 16 KiB. */
@@ -16,23 +16,6 @@ const MAX_HEADERS = 100;
 const CRLFCRLF = Buffer.from('\r\n\r\n', 'latin1');
 const REQUEST_LINE = /^([A-Z]+) (\S+) HTTP\/1\.([01])$/;
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
-const STATUS_TEXT: Readonly<Record<number, string>> = {
-  200: 'OK',
-  400: 'Bad Request',
-  401: 'Unauthorized',
-  403: 'Forbidden',
-  404: 'Not Found',
-  408: 'Request Timeout',
-  409: 'Conflict',
-  413: 'Content Too Large',
-  415: 'Unsupported Media Type',
-  429: 'Too Many Requests',
-  431: 'Request Header Fields Too Large',
-  500: 'Internal Server Error',
-  501: 'Not Implemented',
-  503: 'Service Unavailable',
-  504: 'Gateway Timeout',
-};
 
 let dateSecond = -1;
 let dateText = '';
@@ -61,7 +44,7 @@ interface Head {
  * Takes over the http.Server's connections: node's own connection listener runs only for connections
  * handed over. Call before the server listens; `router()` is read per request (it is set after Nest boots).
  */
-export function installHttp1Front(server: http.Server, router: () => FastRouter | undefined): void {
+export function installHttp1Front(server: Server, router: () => FastRouter | undefined): void {
   const [nodeListener] = server.listeners('connection') as ((socket: Socket) => void)[];
   if (nodeListener === undefined) throw new Error('http.Server without its connection listener');
   server.removeListener('connection', nodeListener);
@@ -86,7 +69,7 @@ export function installHttp1Front(server: http.Server, router: () => FastRouter 
 }
 
 /** Gives a connection to node:http with the bytes it has not served yet in front of whatever comes next. */
-function handOver(socket: Socket, bytes: Buffer, nodeListener: (socket: Socket) => void, server: http.Server): void {
+function handOver(socket: Socket, bytes: Buffer, nodeListener: (socket: Socket) => void, server: Server): void {
   if (bytes.length > 0) socket.unshift(bytes);
   nodeListener.call(server, socket);
 }
@@ -111,7 +94,7 @@ class Http1Connection {
 
   constructor(
     private readonly socket: Socket,
-    private readonly server: http.Server,
+    private readonly server: Server,
     private readonly router: () => FastRouter | undefined,
     private readonly handOff: (bytes: Buffer) => void,
   ) {
@@ -210,7 +193,7 @@ class Http1Connection {
 
   private reply(status: number, headers: Record<string, string | number>, text: string, close: boolean): void {
     if (this.done) return;
-    let head = `HTTP/1.1 ${status} ${STATUS_TEXT[status] ?? 'Unknown'}\r\ndate: ${httpDate()}\r\n`;
+    let head = `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Unknown'}\r\ndate: ${httpDate()}\r\n`;
     for (const name in headers) head += `${name}: ${headers[name]}\r\n`;
     head += close ? 'connection: close\r\n\r\n' : 'connection: keep-alive\r\n\r\n';
     const flowing = this.socket.write(head + text);
@@ -275,9 +258,9 @@ class Http1Connection {
   }
 
   /** A request that cannot be parsed: 400 (or 431) and the connection ends, as node:http does. */
-  private refuse(error: Error & { getStatus?: () => number }): void {
-    const text = JSON.stringify({ error: error.message });
-    const status = error.getStatus?.() ?? 400;
+  private refuse(error: Error): void {
+    const { status, body } = httpErrorAnswer(error);
+    const text = JSON.stringify(body);
     this.busy = true;
     this.reply(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text) }, text, true);
   }

@@ -211,44 +211,39 @@ class Output {
   frame(type: number, flags: number, id: number, payload: Uint8Array | undefined, from = 0, to = payload?.length ?? 0): void {
     const length = to - from;
     const copy = length <= COPY_LIMIT;
-    this.reserve(9 + (copy ? length : 0));
+    let at = this.header(length, type, flags, id, copy ? length : 0);
+    if (payload === undefined || length === 0) return;
+    if (copy) {
+      this.buffer.set(length === payload.length ? payload : payload.subarray(from, to), at);
+      at += length;
+      this.at = at;
+      return;
+    }
+    this.cut();
+    this.chunks.push(Buffer.from(payload.buffer, payload.byteOffset + from, length));
+    this.bytes += length;
+  }
+
+  /** A frame whose payload is a few 32-bit words (RST_STREAM, WINDOW_UPDATE, GOAWAY without debug data). */
+  words(type: number, flags: number, id: number, ...values: number[]): void {
+    const at = this.header(values.length * 4, type, flags, id, values.length * 4);
+    for (let i = 0; i < values.length; i++) this.buffer.writeUInt32BE(values[i] as number, at + 4 * i);
+    this.at = at + values.length * 4;
+  }
+
+  /** Writes a frame header with room for `room` payload bytes after it; returns where the payload goes. */
+  private header(length: number, type: number, flags: number, id: number, room: number): number {
+    this.reserve(9 + room);
     const b = this.buffer;
-    let at = this.at;
+    const at = this.at;
     b[at] = length >>> 16;
     b[at + 1] = (length >>> 8) & 0xff;
     b[at + 2] = length & 0xff;
     b[at + 3] = type;
     b[at + 4] = flags;
     b.writeUInt32BE(id, at + 5);
-    at += 9;
-    if (payload !== undefined && length > 0) {
-      if (copy) {
-        b.set(length === payload.length ? payload : payload.subarray(from, to), at);
-        at += length;
-      } else {
-        this.at = at;
-        this.cut();
-        const piece = Buffer.from(payload.buffer, payload.byteOffset + from, length);
-        this.chunks.push(piece);
-        this.bytes += length;
-        return;
-      }
-    }
-    this.at = at;
-  }
-
-  /** A frame whose payload is a few 32-bit words (RST_STREAM, WINDOW_UPDATE, GOAWAY without debug data). */
-  words(type: number, flags: number, id: number, ...values: number[]): void {
-    const length = values.length * 4;
-    this.reserve(9 + length);
-    const b = this.buffer;
-    const at = this.at;
-    b.writeUIntBE(length, at, 3);
-    b[at + 3] = type;
-    b[at + 4] = flags;
-    b.writeUInt32BE(id, at + 5);
-    for (let i = 0; i < values.length; i++) b.writeUInt32BE(values[i] as number, at + 9 + 4 * i);
-    this.at = at + 9 + length;
+    this.at = at + 9;
+    return at + 9;
   }
 
   /** Everything framed so far, as one buffer or a list; the output is empty afterwards. */
