@@ -21,8 +21,13 @@ export const SERVICES = [
   { name: 'ingestion', httpPort: 8102, grpcPort: 50052 },
   { name: 'trainer', httpPort: 8103, grpcPort: 50053 },
   { name: 'monitor', httpPort: 8104, grpcPort: 50054 },
-  { name: 'inference-gateway', httpPort: 8000, grpcPort: 8001, extraPorts: [8002] },
+  { name: 'inference-gateway', httpPort: 8000, grpcPort: 8001, extraPorts: [8002], env: { MALLOC_MMAP_THRESHOLD_: '131072' } },
 ];
+// A service's `env` are defaults the caller's environment overrides. The gateway's: glibc serves every
+// allocation above 128 KiB with its own mmap and gives it back at free, instead of its default (a threshold
+// that rises to 32 MiB after the first large free, so later batches and model sessions come from arenas
+// that keep their pages): an unloaded model's memory (onnxruntime's session arena, batch buffers) returns
+// to the OS. k8s/inference-gateway.yaml sets the same (deploy/local/test/mesh.test.mjs holds them equal).
 
 export const AUTH_SECRET_FILE = path.join(ROOT, '.infra', 'auth-secret');
 
@@ -53,6 +58,7 @@ export function serviceComponent(svc, env = process.env) {
         args: ['--enable-source-maps', main],
         cwd: path.join(ROOT, 'services', svc.name),
         env: {
+          ...svc.env,
           ...env,
           AIO_AUTH_SECRET: env.AIO_AUTH_SECRET ?? (env.AIO_AUTH_JWKS_URL ? undefined : localAuthSecret()),
           NODE_ENV: env.NODE_ENV ?? 'production',

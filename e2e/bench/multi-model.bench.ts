@@ -1,7 +1,7 @@
 // multi-model: many small models in one gateway — what each loaded model costs in memory, how long a
 // cold load takes (deploy -> ModelReady), and throughput when requests spread over all of them.
 import { execFileSync } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startChildServer } from './lib/child.ts';
@@ -19,10 +19,21 @@ export const MODEL_COUNT = 50;
 const IN_FLIGHT = 64;
 // Lets freed memory and finished loads settle before RSS is read.
 const SETTLE_MS = 3000;
-/** multi-model/pool-memory.ts in a fresh process: the models' memory where nothing else moves RSS. */
+/** The running gateway's glibc malloc settings (MALLOC_*_ variables; the mesh sets MALLOC_MMAP_THRESHOLD_). */
+function gatewayMallocEnv(): Record<string, string> {
+  const vars = readFileSync(`/proc/${gatewayPid()}/environ`, 'utf8').split('\0');
+  return Object.fromEntries(vars.filter((v) => v.startsWith('MALLOC_')).map((v) => [v.slice(0, v.indexOf('=')), v.slice(v.indexOf('=') + 1)]));
+}
+
+/** multi-model/pool-memory.ts in a fresh process (with the gateway's malloc settings): the models' memory where nothing else moves RSS. */
 function poolMemory(workers: number, files: string[]): PoolMemory {
   const script = fileURLToPath(new URL('./multi-model/pool-memory.ts', import.meta.url));
-  const out = execFileSync(process.execPath, [script, String(workers), ...files], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], timeout: 300_000 });
+  const out = execFileSync(process.execPath, [script, String(workers), ...files], {
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'inherit'],
+    timeout: 300_000,
+    env: { ...process.env, ...gatewayMallocEnv() },
+  });
   return JSON.parse(out.trim().split('\n').at(-1) ?? '') as PoolMemory;
 }
 
@@ -124,7 +135,7 @@ export const multiModel: Benchmark = {
         'Before deploying, every one is unloaded (RepositoryModelUnload) so each deploy is a cold load: SetDeployment → Kafka DeploymentChanged → ' +
         `the gateway resolves the version, opens it in each of its ${ctx.gatewayWorkers} workers and warms it → ModelReady true (polled every 10 ms). ` +
         'Memory per loaded model is measured where nothing else moves RSS: a fresh process runs the gateway\'s own WorkerPool ' +
-        `(multi-model/pool-memory.ts, ${ctx.gatewayWorkers} workers as the gateway has), loads and runs the first model, reads VmRSS, then loads and runs ` +
+        `(multi-model/pool-memory.ts, ${ctx.gatewayWorkers} workers and the malloc settings the gateway has), loads and runs the first model, reads VmRSS, then loads and runs ` +
         `the other ${models.length - 1} once each and reads it again: (after - before) / ${models.length - 1}. The running gateway's own VmRSS ` +
         `${SETTLE_MS / 1000} s after the last unload and after the last load is reported too. Throughput: closed loop, ${IN_FLIGHT} in flight, the ${models.length} requests (one per model, raw contents, batch 1) in turn.`,
       rows,
