@@ -1,14 +1,15 @@
 // mlp-grpc: the gateway's gRPC ModelInfer on a small MLP (batch-1 requests) against the transport
 // ceiling: a bare grpc-js server answering the same bytes with the gateway's own response. Each pair is
 // measured with two generators: the grpc-js one of the load worker and ghz (Go, grpc-go; lib/ghz.ts).
-import { statSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { startChildServer } from './lib/child.ts';
 import { runAlone, type Benchmark } from './lib/context.ts';
 import { GHZ_CPUS, GHZ_VERSION, ghzBinary } from './lib/ghz.ts';
 import { round, sideBySide, type SystemUnderTest } from './lib/measure.ts';
 import { mlpModel } from './lib/models.ts';
-import { ghzInferDriver, grpcInferBytes, grpcRawCall, MODEL_INFER_PATH } from './lib/oip.ts';
+import { h2loadBinary } from './lib/h2load.ts';
+import { ghzInferDriver, grpcInferBytes, grpcRawCall, h2loadInferDriver, MODEL_INFER_PATH } from './lib/oip.ts';
 import { peerGrpcDriver, peersFor } from './lib/peers.ts';
 import { BENCH_BATCHING, describeBatching, GATEWAY_GRPC } from './lib/platform.ts';
 import type { Row, Target } from './lib/result.ts';
@@ -16,6 +17,16 @@ import type { Row, Target } from './lib/result.ts';
 export const IN_FLIGHT = [64, 128] as const;
 /** What the ghz rows' names carry after the system's: `gateway gRPC, ghz (64 in flight)`. */
 export const GHZ = 'ghz';
+/** And the h2load rows': `gateway gRPC, h2load (64 in flight)`. */
+export const H2LOAD = 'h2load';
+
+/** The reason a tool could not be had, or undefined when it is ready. */
+function failure(ready: Promise<unknown>): Promise<string | undefined> {
+  return ready.then(
+    () => undefined,
+    (err: unknown) => (err instanceof Error ? err.message : String(err)),
+  );
+}
 
 export const mlpGrpc: Benchmark = {
   id: 'mlp-grpc',
@@ -25,12 +36,12 @@ export const mlpGrpc: Benchmark = {
     const version = await ctx.platform.publish(model);
     const request = grpcInferBytes(model);
     const responseFile = path.join(ctx.workDir, 'mlp-grpc.response.bin');
-    writeFileSync(responseFile, await grpcRawCall(GATEWAY_GRPC, request, ctx.platform.authMetadata));
     // A project tool, built on first use (~40 s once); a failed build costs the ghz rows, not the benchmark.
-    const ghzError = await ghzBinary().then(
-      () => undefined,
-      (err: unknown) => (err instanceof Error ? err.message : String(err)),
-    );
+    const ghzError = await failure(ghzBinary());
+    // From Debian's archive on first use; a failed install costs the h2load rows.
+    const h2loadError = await failure(h2loadBinary());
+    const response = await grpcRawCall(GATEWAY_GRPC, request, ctx.platform.authMetadata);
+    writeFileSync(responseFile, response);
     const bare = await startChildServer(new URL('./baselines/grpc.server.ts', import.meta.url), [responseFile]);
     try {
       const systems: SystemUnderTest[] = [];
@@ -65,6 +76,21 @@ export const mlpGrpc: Benchmark = {
             extra: { generator: GHZ },
           });
         }
+        if (h2loadError === undefined) {
+          for (const [system, role, address] of [
+            ['gateway gRPC', 'subject', GATEWAY_GRPC],
+            ['bare grpc-js', 'baseline', `127.0.0.1:${bare.port}`],
+          ] as const) {
+            systems.push({
+              system: `${system}, ${H2LOAD} (${inFlight} in flight)`,
+              role,
+              concurrency: inFlight,
+              // The gRPC frame: 5 bytes of header before the message.
+              driver: h2loadInferDriver(address, request, ctx.platform.authMetadata, response.length + 5),
+              extra: { generator: H2LOAD },
+            });
+          }
+        }
         for (const peer of peersFor(ctx.peers, 'mlp-grpc', 'grpc')) {
           systems.push({ system: `${peer.name} (${inFlight} in flight)`, role: 'peer', concurrency: inFlight, driver: peerGrpcDriver(peer, model.name, request) });
         }
@@ -77,21 +103,26 @@ export const mlpGrpc: Benchmark = {
           `Model \`${model.name}\` v${version} (MLP 64→256→256→10 FP32, ${model.params.toLocaleString('en-US')} parameters, input \`x\` [N, 64]) registered and ` +
           `deployed through the registry with batching (${describeBatching(BENCH_BATCHING)}). Every request is the same ${request.length}-byte ` +
           'ModelInfer (one row, `raw_input_contents`, a bearer token in metadata) over one HTTP/2 connection, closed loop at 64 and 128 in flight, ' +
-          'from two generators, each system measured with both: **grpc-js** (rows without a generator in their name: a grpc-js client with ' +
+          'from three generators, each system measured with every one: **grpc-js** (rows without a generator in their name: a grpc-js client with ' +
           'pass-through codecs in a worker thread of the benchmark, the same bytes on every call) and **ghz** (rows `..., ghz`: ' +
           `[ghz](https://github.com/bojand/ghz) ${GHZ_VERSION}, Go and grpc-go, its own process per run on ${GHZ_CPUS === 1 ? 'one core' : `${GHZ_CPUS} cores`} (\`--cpus ${GHZ_CPUS}\`), ` +
-          '`-c N --connections 1 -z <run> --duration-stop wait`, call templates off; it sends the same bytes). The bare grpc-js server (its own ' +
-          `process, no auth, no decoding) answers with the gateway's own ${statSync(responseFile).size}-byte response. Gateway: ${ctx.gatewayWorkers} inference workers.`,
+          '`-c N --connections 1 -z <run> --duration-stop wait`, call templates off; it sends the same bytes) and **h2load** (rows `..., h2load`: ' +
+          'nghttp2\'s HTTP/2 load generator, C, the same bytes gRPC-framed as a POST, `-c 1 -m N -D <run>`; see its note). The bare grpc-js server (its own ' +
+          `process, no auth, no decoding) answers with the gateway's own ${response.length}-byte response. Gateway: ${ctx.gatewayWorkers} inference workers.`,
         rows,
         targets: [
           ...ratioTargets(rows, IN_FLIGHT, 'gateway gRPC', 'bare grpc-js', 0.9, 10, 'grpc-js generator'),
           ...(ghzError === undefined
             ? ratioTargets(rows, IN_FLIGHT, `gateway gRPC, ${GHZ}`, `bare grpc-js, ${GHZ}`, 0.9, 10, 'ghz generator')
             : [{ what: 'ghz generator', goal: 'built from deploy/local/ghz', actual: 'build failed (see notes)', met: false }]),
+          ...(h2loadError === undefined
+            ? ratioTargets(rows, IN_FLIGHT, `gateway gRPC, ${H2LOAD}`, `bare grpc-js, ${H2LOAD}`, 0.9, 10, 'h2load generator')
+            : [{ what: 'h2load generator', goal: 'installed by deploy/local/h2load', actual: 'install failed (see notes)', met: false }]),
           ...peerTargets(rows, IN_FLIGHT, 'gateway gRPC'),
         ],
         notes: [
           generatorNotes(rows, ghzError),
+          h2loadNotes(rows, h2loadError),
           servingNotes(rows, 'gateway gRPC', 'grpc'),
           ...peersFor(ctx.peers, 'mlp-grpc', 'grpc').map((p) => p.notes),
         ]
@@ -151,7 +182,7 @@ export function generatorNotes(rows: readonly Row[], ghzError: string | undefine
       `the bare grpc-js server ${figure(`bare grpc-js (${n} in flight)`)} and ${figure(`bare grpc-js, ${GHZ} (${n} in flight)`)}`,
   );
   return (
-    `**Two generators.** In this run: ${side.join('; ')}. The grpc-js generator is Node: its node:http2 client allocates per call as ` +
+    `**grpc-js and ghz.** In this run: ${side.join('; ')}. The grpc-js generator is Node: its node:http2 client allocates per call as ` +
     'a node:http2 server does, and at ~9k req/s it ran a mark-compact every ~650 ms with 7-20 ms pauses (up to 40 ms on a busy box; `--trace-gc` of the benchmark ' +
     'process); every answer that arrives during a pause is timed with it, so it set every server\'s p99 at 20-50 ms, the bare ' +
     "server's included: the generator's tail, not the servers'. ghz is Go and grpc-go (what perf_analyzer is to REST in mlp-rest: an " +
@@ -160,6 +191,25 @@ export function generatorNotes(rows: readonly Row[], ghzError: string | undefine
     'runs on one thread; it decodes the request once and re-encodes it per call (the same bytes on the wire, checked against a capture), ' +
     'decodes every answer, and times a call from when grpc-go starts it to its end. Its call templates are off: on, they render the ' +
     'bearer token through text/template on every call and halve its rate.'
+  );
+}
+
+/** The third generator, from this run's rows. */
+export function h2loadNotes(rows: readonly Row[], h2loadError: string | undefined): string {
+  if (h2loadError !== undefined) {
+    return `**h2load could not be installed**, so its rows are missing: ${h2loadError.replace(/\s+/g, ' ')}. It installs with \`node deploy/local/h2load/tool.mjs\`.`;
+  }
+  const figure = (system: string): string => {
+    const r = rows.find((x) => x.system === system);
+    return r === undefined ? '-' : `${r.median} req/s, p99 ${r.p99Ms} ms${r.errors ? `, ${r.errors} errors` : ''}`;
+  };
+  const side = IN_FLIGHT.map((n) => `at ${n} in flight the gateway ${figure(`gateway gRPC, ${H2LOAD} (${n} in flight)`)}, the bare server ${figure(`bare grpc-js, ${H2LOAD} (${n} in flight)`)}`);
+  return (
+    `**h2load** (rows \`..., h2load\`: nghttp2's HTTP/2 load generator, C, from Debian's archive, \`-c 1 -m N -D <run>\`, one thread): ${side.join('; ')}. ` +
+    'It sends the gRPC-framed request bytes as an HTTP/2 POST with the gRPC headers and times each stream to its end; it does not ' +
+    "read gRPC statuses (trailers), so an answer counts as OK only if the run's DATA bytes cover one expected response per HTTP 200 " +
+    '(a gRPC error carries no DATA). Per call it costs a fraction of what grpc-js and ghz cost, so of the two cores more is left to the ' +
+    "servers: in a closed loop that is both more throughput and, by Little's law, less latency at the same number in flight."
   );
 }
 

@@ -117,7 +117,8 @@ export async function createDriver(spec: DriverSpec): Promise<Driver> {
     case 'module':
       return moduleDriver(spec);
     case 'ghz':
-      throw new Error('the ghz driver runs ghz processes (lib/ghz.ts), not calls in the load worker');
+    case 'h2load':
+      throw new Error(`the ${spec.kind} driver runs ${spec.kind} processes (lib/${spec.kind}.ts), not calls in the load worker`);
   }
 }
 

@@ -3,11 +3,12 @@
 // orchestrator's own work (sampling /proc, polling readiness, logging) then never delays a request, and the
 // generator costs the same thread and the same code for the gateway, the bare baselines and the peers. A
 // worker thread rather than a child process because it shares nothing with the servers measured (they are
-// other processes) and can be handed request bytes and hand back latencies without a pipe. The `ghz`
-// driver is an external generator instead (lib/ghz.ts: Go, grpc-go, one process per run), behind the
-// same LoadGenerator API.
+// other processes) and can be handed request bytes and hand back latencies without a pipe. The `ghz` and
+// `h2load` drivers are external generators instead (lib/ghz.ts: Go, grpc-go; lib/h2load.ts: nghttp2, C;
+// one process per run), behind the same LoadGenerator API.
 import { Worker } from 'node:worker_threads';
 import { GhzRunner } from './ghz.ts';
+import { H2loadRunner } from './h2load.ts';
 
 /** How requests are made: serializable, so it crosses into the worker. */
 export type DriverSpec =
@@ -35,7 +36,13 @@ export type DriverSpec =
       metadata: Record<string, string>;
       connections?: number;
       timeoutMs?: number;
-    };
+    }
+  /**
+   * h2load (lib/h2load.ts: nghttp2, C), one process per run, closed loops only: POSTs of the gRPC-framed
+   * `request` to `url` (http://host:port/package.Service/Method) with gRPC's headers and `headers`, over
+   * `connections` HTTP/2 connections (default 1); an answer is OK when it carries `responseBytes` of DATA.
+   */
+  | { kind: 'h2load'; url: string; request: Uint8Array; headers: Record<string, string>; responseBytes: number; connections?: number };
 
 /** Closed loop: `concurrency` requests always in flight, each starting when one finishes. */
 export interface ClosedLoad {
@@ -92,7 +99,7 @@ export function totalErrors(errors: Record<string, number>): number {
   return Object.values(errors).reduce((a, b) => a + b, 0);
 }
 
-/** What runs the loads of a LoadGenerator: the load worker, or ghz (lib/ghz.ts). */
+/** What runs the loads of a LoadGenerator: the load worker, ghz (lib/ghz.ts) or h2load (lib/h2load.ts). */
 export interface LoadRunner {
   run(load: LoadSpec, onProgress?: (p: Progress) => void): Promise<RunStats>;
   close(): Promise<void>;
@@ -108,7 +115,9 @@ export class LoadGenerator {
 
   /** Starts the driver (connects, loads the module; ghz: built if needed, checked with one call); rejects if it cannot start. */
   static async start(driver: DriverSpec): Promise<LoadGenerator> {
-    return new LoadGenerator(driver.kind === 'ghz' ? await GhzRunner.start(driver) : await WorkerRunner.start(driver));
+    if (driver.kind === 'ghz') return new LoadGenerator(await GhzRunner.start(driver));
+    if (driver.kind === 'h2load') return new LoadGenerator(await H2loadRunner.start(driver));
+    return new LoadGenerator(await WorkerRunner.start(driver));
   }
 
   run(load: LoadSpec, onProgress?: (p: Progress) => void): Promise<RunStats> {

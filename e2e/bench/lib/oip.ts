@@ -26,6 +26,11 @@ export function ghzInferDriver(address: string, request: Uint8Array, metadata: R
   };
 }
 
+/** h2load POSTing `request` as ModelInfer to `address`; an OK answer is `responseBytes` (the framed response) of DATA. */
+export function h2loadInferDriver(address: string, request: Uint8Array, metadata: Record<string, string>, responseBytes: number): DriverSpec {
+  return { kind: 'h2load', url: `http://${address}${MODEL_INFER_PATH}`, request, headers: metadata, responseBytes, connections: 1 };
+}
+
 /** ModelInfer with the input as little-endian raw_input_contents (what tritonclient and perf_analyzer send). */
 export function grpcInferBytes(model: BenchModel, seed = 7): Uint8Array {
   const count = model.input.shape.reduce((a, b) => a * b, 1);
