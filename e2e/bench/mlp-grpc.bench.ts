@@ -150,7 +150,11 @@ const PROFILE: Record<'grpc' | 'rest', string> = {
     '`--trace-gc` of its worker), which sets every server\'s p99 here; ghz, the other generator (Go, grpc-go, one core), shows the ' +
     "servers' own tail. Earlier sessions: own wire-protocol transport instead of grpc-js' Server (64% -> ~80%), no per-call inference " +
     'log publishing, async layers, AbortController, span attributes, error strings for valid requests, BigInt statistics, raw-input ' +
-    'copies, protobuf-es create(). What would close the p99 gap at 128 in flight: more cores (ghz itself takes one of the two).',
+    'copies, protobuf-es create(). Where the tail goes (`--trace-gc-nvp` of the gateway under h2load): V8 grew the young ' +
+    "generation's semi-spaces to 64 MiB and each scavenge copied 4-5 MB alive at that moment (8-22 ms pauses on a slow day of " +
+    'this box, every request in flight waiting them out); the gateway now runs with `--max-semi-space-size=16` (p99 15-27% lower ' +
+    'side by side, same throughput), and the rest is the box: its main thread waited for a CPU 15-20% of a run (schedstat). ' +
+    'What would close the p99 gap: a generator that costs less CPU (h2load: twice the rate of ghz at a lower p99) and more cores.',
   rest:
     'Profiled with `node e2e/bench/profile.ts --transport rest` (64 in flight, 23,458 req/s while sampled): the main thread was busy 74%, ' +
     '~31 us per request. Of the profile: writing the answer to the socket 16.7% (one write per answer per connection; on loopback the ' +

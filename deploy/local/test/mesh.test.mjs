@@ -22,3 +22,14 @@ test('mesh: k8s/inference-gateway.yaml sets the same environment defaults as the
     assert.match(manifest, new RegExp(`\\{ name: ${name}, value: "${value}" \\}`), `${name}=${value} in k8s/inference-gateway.yaml`);
   }
 });
+
+test('mesh: the gateway runs with the node flags k8s/inference-gateway.yaml and its `npm start` use', () => {
+  const spec = serviceComponent(gateway, base).spawnSpec();
+  assert.deepEqual(spec.args.slice(0, gateway.nodeArgs.length), gateway.nodeArgs);
+  assert.match(spec.args.at(-1), /inference-gateway[/\\]dist[/\\]main\.js$/);
+  const manifest = readFileSync(new URL('../../../k8s/inference-gateway.yaml', import.meta.url), 'utf8');
+  assert.match(manifest, new RegExp(`command: \\["node", ${gateway.nodeArgs.map((a) => `"${a}"`).join(', ')}, "dist/main.js"\\]`));
+  const start = JSON.parse(readFileSync(new URL('../../../services/inference-gateway/package.json', import.meta.url), 'utf8')).scripts.start;
+  assert.ok(start.includes(`node ${gateway.nodeArgs.join(' ')} dist/main.js`), start);
+  for (const [name, value] of Object.entries(gateway.env)) assert.ok(start.includes(`${name}=\${${name}:-${value}}`), start);
+});
