@@ -9,13 +9,12 @@
 // --duration-stop wait lets the calls in flight at the end finish (the default, close, cuts the connection
 // and counts them as Unavailable errors). --disable-template-* keep ghz from rendering the metadata (a
 // bearer token) through text/template on every call, which halves its rate.
-import { spawn } from 'node:child_process';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import os from 'node:os';
+import { readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { ClosedLoad, DriverSpec, LoadRunner, LoadSpec, OpenLoad, Progress, RunStats } from './load.ts';
 import { quantile, ROOT } from './result.ts';
+import { ToolProcesses } from './tool.process.ts';
 
 export type GhzSpec = Extract<DriverSpec, { kind: 'ghz' }>;
 
@@ -51,10 +50,6 @@ let building: Promise<string> | undefined;
 export function ghzBinary(): Promise<string> {
   building ??= ghz.build();
   return building;
-}
-
-function lastLines(text: string, n: number): string {
-  return text.trim().split('\n').slice(-n).join('\n');
 }
 
 /** Go's status code names (grpc-go's codes.Code String()) as grpc-js names them, so both generators count errors alike. */
@@ -103,32 +98,27 @@ const nowMs = (): number => performance.now();
 /** Runs loads with ghz processes; the request and metadata files are written once, at start. */
 export class GhzRunner implements LoadRunner {
   private readonly spec: GhzSpec;
-  private readonly bin: string;
-  private readonly dir: string;
+  private readonly tool: ToolProcesses;
   private readonly connections: number;
-  private readonly children = new Set<ReturnType<typeof spawn>>();
-  private runs = 0;
 
-  private constructor(spec: GhzSpec, bin: string, dir: string) {
+  private constructor(spec: GhzSpec, tool: ToolProcesses) {
     this.spec = spec;
-    this.bin = bin;
-    this.dir = dir;
+    this.tool = tool;
     this.connections = spec.connections ?? 1;
   }
 
   /** Builds ghz if needed, writes the files and makes one call: rejects when ghz cannot run or connect. */
   static async start(spec: GhzSpec): Promise<GhzRunner> {
-    const bin = await ghzBinary();
-    const dir = await mkdtemp(path.join(os.tmpdir(), 'aio-ghz-'));
-    const runner = new GhzRunner(spec, bin, dir);
+    const tool = await ToolProcesses.create('ghz', await ghzBinary());
+    const runner = new GhzRunner(spec, tool);
     try {
-      await writeFile(path.join(dir, 'requests.bin'), countDelimited(spec.requests));
-      await writeFile(path.join(dir, 'metadata.json'), JSON.stringify(spec.metadata));
+      await writeFile(path.join(tool.dir, 'requests.bin'), countDelimited(spec.requests));
+      await writeFile(path.join(tool.dir, 'metadata.json'), JSON.stringify(spec.metadata));
       const probe = await runner.report(await runner.exec(['-c', String(runner.connections), '-n', String(runner.connections)]));
       const unavailable = probe.details?.find((d) => d.status === 'Unavailable');
       if (unavailable !== undefined) throw new Error(`ghz cannot connect to ${spec.address}: ${unavailable.error}`);
     } catch (err) {
-      await rm(dir, { recursive: true, force: true });
+      await tool.close();
       throw err;
     }
     return runner;
@@ -138,9 +128,8 @@ export class GhzRunner implements LoadRunner {
     return load.mode === 'closed' ? this.closed(load) : this.open(load, onProgress);
   }
 
-  async close(): Promise<void> {
-    for (const child of this.children) child.kill('SIGINT');
-    await rm(this.dir, { recursive: true, force: true });
+  close(): Promise<void> {
+    return this.tool.close();
   }
 
   private async closed(load: ClosedLoad): Promise<RunStats> {
@@ -208,8 +197,8 @@ export class GhzRunner implements LoadRunner {
   }
 
   /** Runs ghz with the load's flags; resolves to its JSON report's path. */
-  private exec(loadArgs: readonly string[]): Promise<string> {
-    const out = path.join(this.dir, `report-${this.runs++}.json`);
+  private async exec(loadArgs: readonly string[]): Promise<string> {
+    const out = this.tool.file('report', 'json');
     const { spec } = this;
     const args = [
       '--insecure',
@@ -220,9 +209,9 @@ export class GhzRunner implements LoadRunner {
       '--call',
       spec.call,
       '--binary-file',
-      path.join(this.dir, 'requests.bin'),
+      path.join(this.tool.dir, 'requests.bin'),
       '--metadata-file',
-      path.join(this.dir, 'metadata.json'),
+      path.join(this.tool.dir, 'metadata.json'),
       '--disable-template-functions',
       '--disable-template-data',
       '--connections',
@@ -238,18 +227,8 @@ export class GhzRunner implements LoadRunner {
       out,
       spec.address,
     ];
-    return new Promise((resolve, reject) => {
-      const child = spawn(this.bin, args, { stdio: ['ignore', 'ignore', 'pipe'] });
-      this.children.add(child);
-      let err = '';
-      child.stderr.setEncoding('utf8').on('data', (chunk: string) => (err += chunk));
-      child.on('error', (e) => reject(new Error(`ghz: could not run ${this.bin}: ${e.message}`)));
-      child.on('close', (code, signal) => {
-        this.children.delete(child);
-        if (code === 0) resolve(out);
-        else reject(new Error(`ghz ${loadArgs.join(' ')} against ${spec.address} failed (${signal ?? `exit ${code}`}): ${lastLines(err, 6)}`));
-      });
-    });
+    await this.tool.run(args, `ghz ${loadArgs.join(' ')} against ${spec.address}`);
+    return out;
   }
 
   private async report(file: string): Promise<GhzReport> {

@@ -7,13 +7,12 @@
 // status is 200 and, over the run, the DATA bytes received cover one expected answer per such response
 // (an error is trailers only: no DATA), so a run with failed calls shows them as `grpc_error`.
 // Closed loop only (-c connections -m streams each -D seconds); per-request times come from --log-file.
-import { spawn } from 'node:child_process';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import os from 'node:os';
+import { readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { ClosedLoad, DriverSpec, LoadRunner, LoadSpec, RunStats } from './load.ts';
 import { ROOT } from './result.ts';
+import { ToolProcesses } from './tool.process.ts';
 
 export type H2loadSpec = Extract<DriverSpec, { kind: 'h2load' }>;
 
@@ -90,28 +89,23 @@ export function statsFromLog(summary: H2loadSummary, log: string, responseBytes:
 /** Runs closed loops with one h2load process each; the request body is written once, at start. */
 export class H2loadRunner implements LoadRunner {
   private readonly spec: H2loadSpec;
-  private readonly bin: string;
-  private readonly dir: string;
-  private readonly children = new Set<ReturnType<typeof spawn>>();
-  private runs = 0;
+  private readonly tool: ToolProcesses;
 
-  private constructor(spec: H2loadSpec, bin: string, dir: string) {
+  private constructor(spec: H2loadSpec, tool: ToolProcesses) {
     this.spec = spec;
-    this.bin = bin;
-    this.dir = dir;
+    this.tool = tool;
   }
 
   /** Installs h2load if needed, writes the body and makes one call: rejects when h2load cannot run or the call fails. */
   static async start(spec: H2loadSpec): Promise<H2loadRunner> {
-    const bin = await h2loadBinary();
-    const dir = await mkdtemp(path.join(os.tmpdir(), 'aio-h2load-'));
-    const runner = new H2loadRunner(spec, bin, dir);
+    const tool = await ToolProcesses.create('h2load', await h2loadBinary());
+    const runner = new H2loadRunner(spec, tool);
     try {
-      await writeFile(path.join(dir, 'body.bin'), grpcFrame(spec.request));
+      await writeFile(path.join(tool.dir, 'body.bin'), grpcFrame(spec.request));
       const probe = await runner.exec(['-n', '1', '-c', '1', '-m', '1']);
       if (probe.ok !== 1) throw new Error(`h2load's probe call to ${spec.url} did not get the expected answer: ${JSON.stringify(probe.errors)}`);
     } catch (err) {
-      await rm(dir, { recursive: true, force: true });
+      await tool.close();
       throw err;
     }
     return runner;
@@ -122,9 +116,8 @@ export class H2loadRunner implements LoadRunner {
     return this.closed(load);
   }
 
-  async close(): Promise<void> {
-    for (const child of this.children) child.kill('SIGINT');
-    await rm(this.dir, { recursive: true, force: true });
+  close(): Promise<void> {
+    return this.tool.close();
   }
 
   private closed(load: ClosedLoad): Promise<RunStats> {
@@ -133,28 +126,15 @@ export class H2loadRunner implements LoadRunner {
     return this.exec(['-c', String(connections), '-m', String(streams), '-D', String(Math.max(1, Math.round(load.durationMs / 1000)))]);
   }
 
-  private exec(loadArgs: readonly string[]): Promise<RunStats> {
-    const log = path.join(this.dir, `log-${this.runs++}.tsv`);
+  private async exec(loadArgs: readonly string[]): Promise<RunStats> {
+    const log = this.tool.file('log', 'tsv');
     const headers = Object.entries({ 'content-type': 'application/grpc', te: 'trailers', ...this.spec.headers }).flatMap(([k, v]) => ['-H', `${k}: ${v}`]);
-    const args = [...loadArgs, '-t', '1', '-d', path.join(this.dir, 'body.bin'), ...headers, `--log-file=${log}`, this.spec.url];
-    return new Promise((resolve, reject) => {
-      const child = spawn(this.bin, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-      this.children.add(child);
-      let out = '';
-      child.stdout.setEncoding('utf8').on('data', (chunk: string) => (out += chunk));
-      child.stderr.setEncoding('utf8').on('data', (chunk: string) => (out += chunk));
-      child.on('error', (e) => reject(new Error(`h2load: could not run ${this.bin}: ${e.message}`)));
-      child.on('close', (code, signal) => {
-        this.children.delete(child);
-        if (code !== 0) {
-          reject(new Error(`h2load ${loadArgs.join(' ')} against ${this.spec.url} failed (${signal ?? `exit ${code}`}): ${out.trim().split('\n').slice(-4).join(' | ')}`));
-          return;
-        }
-        readFile(log, 'utf8')
-          .then((text) => statsFromLog(parseSummary(out), text, this.spec.responseBytes))
-          .then(resolve, reject)
-          .finally(() => void rm(log, { force: true }));
-      });
-    });
+    const args = [...loadArgs, '-t', '1', '-d', path.join(this.tool.dir, 'body.bin'), ...headers, `--log-file=${log}`, this.spec.url];
+    const out = await this.tool.run(args, `h2load ${loadArgs.join(' ')} against ${this.spec.url}`);
+    try {
+      return statsFromLog(parseSummary(out), await readFile(log, 'utf8'), this.spec.responseBytes);
+    } finally {
+      await rm(log, { force: true });
+    }
   }
 }
