@@ -85,8 +85,7 @@ export const mlpGrpc: Benchmark = {
               system: `${system}, ${H2LOAD} (${inFlight} in flight)`,
               role,
               concurrency: inFlight,
-              // The gRPC frame: 5 bytes of header before the message.
-              driver: h2loadInferDriver(address, request, ctx.platform.authMetadata, response.length + 5),
+              driver: h2loadInferDriver(address, request, ctx.platform.authMetadata, response),
               extra: { generator: H2LOAD },
             });
           }

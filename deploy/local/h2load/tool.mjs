@@ -8,13 +8,15 @@
 // From Debian's archive, the one package source these machines reach besides the language registries:
 // `apt-get download` (no root) fetches nghttp2-client and the two libraries h2load links that a Debian 12
 // base lacks (libev4, libjemalloc2); `dpkg-deb -x` unpacks them under .infra/h2load/root, and
-// .infra/h2load/bin/h2load is a wrapper that runs the unpacked binary with its libraries. The version is
-// the archive's (Debian 12: nghttp2 1.52.0); `h2load --version` says which. Not an infra.mjs component: a
-// command a benchmark runs, installed on first use.
+// .infra/h2load/bin/h2load is a wrapper that runs the unpacked binary with its libraries. Not pinned: Debian
+// keeps only a release's current package (a security update replaces it), so the version is whatever the
+// machine's apt sources offer (Debian 12: nghttp2 1.52.0), printed at install; `h2load --version` says which.
+// Not an infra.mjs component: a command a benchmark runs, installed on first use.
 import { spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { outputTail } from '../jvm.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 /** The Debian packages unpacked: h2load and the shared libraries it needs beyond a base system. */
@@ -23,14 +25,13 @@ export const PACKAGES = ['nghttp2-client', 'libev4', 'libjemalloc2'];
 function run(command, args, cwd) {
   const res = spawnSync(command, args, { cwd, encoding: 'utf8' });
   if (res.error || res.status !== 0) {
-    const why = res.error ? (res.error.code ?? res.error.message) : (res.stderr || res.stdout).trim().split('\n').slice(-3).join(' | ');
+    const why = res.error ? (res.error.code ?? res.error.message) : outputTail(res, 3).replaceAll('\n', ' | ');
     throw new Error(`h2load: \`${command} ${args.join(' ')}\` failed (${why}); h2load comes from Debian's archive (apt sources and \`apt-get update\` needed)`);
   }
   return res.stdout;
 }
 
 export const h2load = {
-  name: 'h2load',
   /** The wrapper the benchmarks run. */
   binPath(root = ROOT) {
     return path.join(root, '.infra', 'h2load', 'bin', 'h2load');

@@ -7,6 +7,7 @@ import { SERVICES, serviceComponent } from '../mesh.mjs';
 const gateway = SERVICES.find((s) => s.name === 'inference-gateway');
 // The env below names its auth secret, so localAuthSecret() never touches .infra/.
 const base = { AIO_AUTH_SECRET: 'test-secret', PATH: '/bin' };
+const manifest = readFileSync(new URL('../../../k8s/inference-gateway.yaml', import.meta.url), 'utf8');
 
 test("mesh: the gateway starts with glibc's fixed mmap threshold, which the caller's environment overrides", () => {
   assert.equal(serviceComponent(gateway, base).spawnSpec().env.MALLOC_MMAP_THRESHOLD_, '131072');
@@ -17,7 +18,6 @@ test("mesh: the gateway starts with glibc's fixed mmap threshold, which the call
 });
 
 test('mesh: k8s/inference-gateway.yaml sets the same environment defaults as the local gateway', () => {
-  const manifest = readFileSync(new URL('../../../k8s/inference-gateway.yaml', import.meta.url), 'utf8');
   for (const [name, value] of Object.entries(gateway.env)) {
     assert.match(manifest, new RegExp(`\\{ name: ${name}, value: "${value}" \\}`), `${name}=${value} in k8s/inference-gateway.yaml`);
   }
@@ -27,7 +27,6 @@ test('mesh: the gateway runs with the node flags k8s/inference-gateway.yaml and 
   const spec = serviceComponent(gateway, base).spawnSpec();
   assert.deepEqual(spec.args.slice(0, gateway.nodeArgs.length), gateway.nodeArgs);
   assert.match(spec.args.at(-1), /inference-gateway[/\\]dist[/\\]main\.js$/);
-  const manifest = readFileSync(new URL('../../../k8s/inference-gateway.yaml', import.meta.url), 'utf8');
   assert.match(manifest, new RegExp(`command: \\["node", ${gateway.nodeArgs.map((a) => `"${a}"`).join(', ')}, "dist/main.js"\\]`));
   const start = JSON.parse(readFileSync(new URL('../../../services/inference-gateway/package.json', import.meta.url), 'utf8')).scripts.start;
   assert.ok(start.includes(`node ${gateway.nodeArgs.join(' ')} dist/main.js`), start);

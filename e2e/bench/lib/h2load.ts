@@ -26,11 +26,14 @@ export function h2loadBinary(): Promise<string> {
   return installing;
 }
 
-/** A gRPC message with its 5-byte frame header (not compressed), as it travels in DATA frames. */
+/** Bytes before a gRPC message in DATA frames: the compressed flag and the 4-byte length. */
+const FRAME_HEADER_BYTES = 5;
+
+/** A gRPC message with its frame header (not compressed), as it travels in DATA frames. */
 export function grpcFrame(message: Uint8Array): Buffer {
-  const frame = Buffer.alloc(5 + message.length);
+  const frame = Buffer.alloc(FRAME_HEADER_BYTES + message.length);
   frame.writeUInt32BE(message.length, 1);
-  frame.set(message, 5);
+  frame.set(message, FRAME_HEADER_BYTES);
   return frame;
 }
 
@@ -132,7 +135,7 @@ export class H2loadRunner implements LoadRunner {
     const args = [...loadArgs, '-t', '1', '-d', path.join(this.tool.dir, 'body.bin'), ...headers, `--log-file=${log}`, this.spec.url];
     const out = await this.tool.run(args, `h2load ${loadArgs.join(' ')} against ${this.spec.url}`);
     try {
-      return statsFromLog(parseSummary(out), await readFile(log, 'utf8'), this.spec.responseBytes);
+      return statsFromLog(parseSummary(out), await readFile(log, 'utf8'), FRAME_HEADER_BYTES + this.spec.response.length);
     } finally {
       await rm(log, { force: true });
     }

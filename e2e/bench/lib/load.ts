@@ -40,9 +40,10 @@ export type DriverSpec =
   /**
    * h2load (lib/h2load.ts: nghttp2, C), one process per run, closed loops only: POSTs of the gRPC-framed
    * `request` to `url` (http://host:port/package.Service/Method) with gRPC's headers and `headers`, over
-   * `connections` HTTP/2 connections (default 1); an answer is OK when it carries `responseBytes` of DATA.
+   * `connections` HTTP/2 connections (default 1); an answer is OK when it carries `response` (the message
+   * every answer must be, gRPC-framed) as DATA.
    */
-  | { kind: 'h2load'; url: string; request: Uint8Array; headers: Record<string, string>; responseBytes: number; connections?: number };
+  | { kind: 'h2load'; url: string; request: Uint8Array; headers: Record<string, string>; response: Uint8Array; connections?: number };
 
 /** Closed loop: `concurrency` requests always in flight, each starting when one finishes. */
 export interface ClosedLoad {
@@ -113,7 +114,7 @@ export class LoadGenerator {
     this.runner = runner;
   }
 
-  /** Starts the driver (connects, loads the module; ghz: built if needed, checked with one call); rejects if it cannot start. */
+  /** Starts the driver (connects, loads the module; ghz, h2load: installed if needed, checked with one call); rejects if it cannot start. */
   static async start(driver: DriverSpec): Promise<LoadGenerator> {
     if (driver.kind === 'ghz') return new LoadGenerator(await GhzRunner.start(driver));
     if (driver.kind === 'h2load') return new LoadGenerator(await H2loadRunner.start(driver));

@@ -26,9 +26,9 @@ export function ghzInferDriver(address: string, request: Uint8Array, metadata: R
   };
 }
 
-/** h2load POSTing `request` as ModelInfer to `address`; an OK answer is `responseBytes` (the framed response) of DATA. */
-export function h2loadInferDriver(address: string, request: Uint8Array, metadata: Record<string, string>, responseBytes: number): DriverSpec {
-  return { kind: 'h2load', url: `http://${address}${MODEL_INFER_PATH}`, request, headers: metadata, responseBytes, connections: 1 };
+/** h2load POSTing `request` as ModelInfer to `address`; an OK answer is `response` (the gateway's own). */
+export function h2loadInferDriver(address: string, request: Uint8Array, metadata: Record<string, string>, response: Uint8Array): DriverSpec {
+  return { kind: 'h2load', url: `http://${address}${MODEL_INFER_PATH}`, request, headers: metadata, response, connections: 1 };
 }
 
 /** ModelInfer with the input as little-endian raw_input_contents (what tritonclient and perf_analyzer send). */
