@@ -105,7 +105,12 @@ export function createGrpcServer(options: GrpcServerOptions): GrpcServer {
 class AioGrpcServer implements GrpcServer {
   private readonly transport: GrpcTransport;
   private readonly health = new HealthStatuses();
-  private readonly calls = new Set<ServerCall>();
+  /**
+   * Calls in progress, for a forced shutdown. An array with swap-remove, not a Set, for the reason
+   * h2/stream.table.ts gives: a Set churned by every call chains its retired hash tables, and with them
+   * finished calls, into the old generation.
+   */
+  private readonly calls: ServerCall[] = [];
   private readonly tracer = trace.getTracer('@aio/grpc');
   private readonly onInternalError: NonNullable<GrpcServerOptions['onInternalError']>;
   private started = false;
@@ -127,7 +132,7 @@ class AioGrpcServer implements GrpcServer {
   }
 
   get inFlight(): number {
-    return this.calls.size;
+    return this.calls.length;
   }
 
   add<S extends DescService>(service: S, implementation: ServiceImpl<S>, options: ServiceOptions = {}): this {
@@ -168,7 +173,7 @@ class AioGrpcServer implements GrpcServer {
     const forced = new Promise<void>((resolve) => {
       timer = setTimeout(() => {
         const reason = new GrpcError(Status.UNAVAILABLE, 'the server is shutting down');
-        for (const call of this.calls) call.cancel(reason);
+        for (const call of [...this.calls]) call.cancel(reason);
         this.transport.destroy();
         resolve();
       }, graceMs);
@@ -232,9 +237,13 @@ class AioGrpcServer implements GrpcServer {
     if (span.isRecording()) span.setAttributes({ 'rpc.system': 'grpc', 'rpc.service': service, 'rpc.method': methodName });
     const live = new ServerCall(service, methodName, call);
     call.listener = live;
-    this.calls.add(live);
+    live.slot = this.calls.push(live) - 1;
     const done = (): void => {
-      this.calls.delete(live);
+      const last = this.calls.pop() as ServerCall;
+      if (last !== live) {
+        this.calls[live.slot] = last;
+        last.slot = live.slot;
+      }
     };
     let pending: Promise<T>;
     try {
@@ -383,6 +392,8 @@ function authFailure(error: unknown): unknown {
 class ServerCall implements CallContext, CancelListener {
   principal: Principal | undefined = undefined;
   reason: GrpcError | undefined = undefined;
+  /** Where the server's list of calls in progress holds this one. */
+  slot = -1;
   readonly deadline: Date | undefined;
   private controller: AbortController | undefined;
   private listeners: ((reason: GrpcError) => void)[] | undefined;

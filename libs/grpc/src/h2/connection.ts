@@ -8,6 +8,7 @@
 // Server only: no push, no streams of our own, priorities parsed and ignored (RFC 9113 deprecates them).
 import type { Socket } from 'node:net';
 import { HpackDecoder, HpackError } from './hpack.js';
+import { StreamTable } from './stream.table.js';
 
 const PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n', 'latin1');
 
@@ -288,7 +289,7 @@ export class H2Connection {
   /** @internal The socket's buffer is full: streams' write() asks writers to wait. */
   congested = false;
   private peerMaxFrame = MIN_FRAME_SIZE;
-  private readonly streams = new Map<number, H2Stream>();
+  private readonly streams = new StreamTable<H2Stream>();
   /** Streams with data waiting for the connection's window, oldest first. */
   private readonly blocked = new Set<H2Stream>();
   private readonly decoder = new HpackDecoder();
@@ -537,7 +538,7 @@ export class H2Connection {
       stream.contentLength = Number(length);
       if (endStream && stream.contentLength !== 0) return this.streamError(undefined, id, H2Error.PROTOCOL_ERROR);
     }
-    this.streams.set(id, stream);
+    this.streams.add(stream);
     this.options.onStream(stream);
     if (endStream && !stream.closed) this.remoteEnded(stream);
   }
@@ -790,7 +791,7 @@ export class H2Connection {
   }
 
   private maybeWritable(stream: H2Stream): void {
-    if (!stream.wantsWritable || this.congested || stream.queuedBytes >= STREAM_HIGH_WATER) return;
+    if (stream.closed || !stream.wantsWritable || this.congested || stream.queuedBytes >= STREAM_HIGH_WATER) return;
     stream.wantsWritable = false;
     stream.handler?.writable();
   }
@@ -850,7 +851,7 @@ export class H2Connection {
     this.socket.end();
     // A client that does not close its side is not waited for.
     setTimeout(() => this.socket.destroy(), 1000).unref();
-    for (const stream of [...this.streams.values()]) this.close(stream);
+    for (const stream of this.streams.values()) this.close(stream);
   }
 
   /** After the last stream of a draining connection: the frames leave, then the socket ends. */
@@ -868,7 +869,7 @@ export class H2Connection {
     this.dead = true;
     clearInterval(this.keepalive);
     clearTimeout(this.pingTimeout);
-    for (const stream of [...this.streams.values()]) this.close(stream);
+    for (const stream of this.streams.values()) this.close(stream);
     this.onClose?.();
   }
 }

@@ -137,6 +137,7 @@ export class WorkerPool {
   /** key -> artifact path of every version loaded (or loading): what a replacement worker reopens. */
   private readonly models = new Map<string, string>();
   private readonly policies = new Map<string, BatchPolicy>();
+  /** Waiting requests per loaded version; a drained queue stays until unload (no Map churn per batch, see dispatch). */
   private readonly queues = new Map<string, Job[]>();
   private nextId = 1;
   private nextSlot = 0;
@@ -370,7 +371,6 @@ export class WorkerPool {
         continue;
       }
       this.rrOffset = (this.rrOffset + i + 1) % Math.max(keys.length, 1);
-      if (q.length === 0) this.queues.delete(key);
       return { jobs: formed.jobs };
     }
     return wakeAt === undefined ? {} : { wakeAt };
@@ -382,21 +382,11 @@ export class WorkerPool {
     const dispatched = process.hrtime.bigint();
     for (const job of jobs) job.dispatched = dispatched;
     const run: Run = { id, key, jobs, timer: setTimeout(() => this.stuck(slot, run), this.options.timeoutMs) };
+    // The reply is matched by slot.running (onMessage), not through slot.calls: a Map set and deleted per
+    // batch chains its retired hash tables, and the finished batches in them, into the old generation
+    // (libs/grpc/src/h2/stream.table.ts says how).
     slot.running = run;
     const outputs = (jobs[0] as Job).outputs;
-    slot.calls.set(id, {
-      resolve: (reply) => {
-        slot.running = undefined;
-        clearTimeout(run.timer);
-        this.finish(run, reply);
-        this.pump();
-      },
-      reject: (err) => {
-        slot.running = undefined;
-        clearTimeout(run.timer);
-        for (const job of jobs) this.settle(job, err);
-      },
-    });
     try {
       // One buffer per input crosses to the worker, whatever the batch's size (structured clone costs per
       // object), transferred: the batch's own, or a request's own copy when it runs alone.
@@ -404,7 +394,6 @@ export class WorkerPool {
       const rows = jobs.map((j) => j.rows);
       slot.worker.postMessage({ kind: 'run', id, key, feeds, rows, outputs } satisfies ToWorker, feeds.map((f) => f.data.buffer as ArrayBuffer));
     } catch (err) {
-      slot.calls.delete(id);
       slot.running = undefined;
       clearTimeout(run.timer);
       for (const job of jobs) this.settle(job, new GrpcError(Status.INTERNAL, `cannot hand the request to a worker: ${message(err)}`));
@@ -447,6 +436,14 @@ export class WorkerPool {
   }
 
   private onMessage(slot: Slot, msg: FromWorker): void {
+    const run = slot.running;
+    if (run !== undefined && run.id === msg.id) {
+      slot.running = undefined;
+      clearTimeout(run.timer);
+      this.finish(run, msg);
+      this.pump();
+      return;
+    }
     const call = slot.calls.get(msg.id);
     if (call === undefined) return; // answered already (its worker was retired)
     slot.calls.delete(msg.id);
@@ -493,9 +490,14 @@ export class WorkerPool {
     slot.retired = true;
     const at = this.slots.indexOf(slot);
     if (at >= 0) this.slots.splice(at, 1);
+    const run = slot.running;
+    slot.running = undefined;
+    if (run !== undefined) {
+      clearTimeout(run.timer);
+      for (const job of run.jobs) this.settle(job, err);
+    }
     for (const call of slot.calls.values()) call.reject(err);
     slot.calls.clear();
-    slot.running = undefined;
     void slot.worker.terminate();
     if (this.closing) {
       this.pump();
