@@ -14,7 +14,6 @@ const MIN_CAPACITY = 16;
 
 export class StreamTable<V extends { readonly id: number }> {
   private slots: (V | undefined)[] = new Array<V | undefined>(MIN_CAPACITY).fill(undefined);
-  private mask = MIN_CAPACITY - 1;
   private count = 0;
 
   get size(): number {
@@ -23,7 +22,8 @@ export class StreamTable<V extends { readonly id: number }> {
 
   get(id: number): V | undefined {
     const slots = this.slots;
-    for (let i = home(id, this.mask); ; i = (i + 1) & this.mask) {
+    const mask = slots.length - 1;
+    for (let i = home(id, mask); ; i = (i + 1) & mask) {
       const v = slots[i];
       if (v === undefined || v.id === id) return v;
     }
@@ -40,7 +40,7 @@ export class StreamTable<V extends { readonly id: number }> {
   /** Removes the value with this id; false when there is none. */
   delete(id: number): boolean {
     const slots = this.slots;
-    const mask = this.mask;
+    const mask = slots.length - 1;
     let i = home(id, mask);
     for (;;) {
       const v = slots[i];
@@ -74,15 +74,15 @@ export class StreamTable<V extends { readonly id: number }> {
 
   private place(value: V): void {
     const slots = this.slots;
-    let i = home(value.id, this.mask);
-    while (slots[i] !== undefined) i = (i + 1) & this.mask;
+    const mask = slots.length - 1;
+    let i = home(value.id, mask);
+    while (slots[i] !== undefined) i = (i + 1) & mask;
     slots[i] = value;
   }
 
   private grow(): void {
     const old = this.slots;
     this.slots = new Array<V | undefined>(old.length * 2).fill(undefined);
-    this.mask = this.slots.length - 1;
     for (const v of old) if (v !== undefined) this.place(v);
     // The old array is dropped empty: if it was old already, it keeps nothing alive.
     old.fill(undefined);

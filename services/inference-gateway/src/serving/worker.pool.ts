@@ -394,11 +394,18 @@ export class WorkerPool {
       const rows = jobs.map((j) => j.rows);
       slot.worker.postMessage({ kind: 'run', id, key, feeds, rows, outputs } satisfies ToWorker, feeds.map((f) => f.data.buffer as ArrayBuffer));
     } catch (err) {
-      slot.running = undefined;
-      clearTimeout(run.timer);
-      for (const job of jobs) this.settle(job, new GrpcError(Status.INTERNAL, `cannot hand the request to a worker: ${message(err)}`));
+      this.failRunning(slot, new GrpcError(Status.INTERNAL, `cannot hand the request to a worker: ${message(err)}`));
       this.pump();
     }
+  }
+
+  /** Fails the batch a worker is running, if any, and frees the worker for the next one. */
+  private failRunning(slot: Slot, err: Error): void {
+    const run = slot.running;
+    if (run === undefined) return;
+    slot.running = undefined;
+    clearTimeout(run.timer);
+    for (const job of run.jobs) this.settle(job, err);
   }
 
   /** Answers each request of a run from the worker's reply. */
@@ -473,10 +480,7 @@ export class WorkerPool {
   private stuck(slot: Slot, run: Run): void {
     if (slot.running !== run) return;
     this.options.logger.warn(`inference worker ${slot.n} exceeded the run deadline; replacing it`, { 'worker.id': slot.n, 'aio.model_key': run.key });
-    const err = this.deadlineError(run.key, false);
-    for (const job of run.jobs) this.settle(job, err);
-    slot.running = undefined;
-    this.retire(slot, err);
+    this.retire(slot, this.deadlineError(run.key, false));
   }
 
   private onExit(slot: Slot, code: number): void {
@@ -490,12 +494,7 @@ export class WorkerPool {
     slot.retired = true;
     const at = this.slots.indexOf(slot);
     if (at >= 0) this.slots.splice(at, 1);
-    const run = slot.running;
-    slot.running = undefined;
-    if (run !== undefined) {
-      clearTimeout(run.timer);
-      for (const job of run.jobs) this.settle(job, err);
-    }
+    this.failRunning(slot, err);
     for (const call of slot.calls.values()) call.reject(err);
     slot.calls.clear();
     void slot.worker.terminate();
