@@ -26,20 +26,15 @@ export const SERVICES = [
     httpPort: 8000,
     grpcPort: 8001,
     extraPorts: [8002],
-    nodeArgs: ['--max-semi-space-size=16'],
     env: { MALLOC_MMAP_THRESHOLD_: '131072' },
   },
 ];
-// A service's `nodeArgs` go before its main script; its `env` are defaults the caller's environment
-// overrides. The gateway's:
-// - --max-semi-space-size=16: V8 grows the young generation's semi-spaces to 64 MiB under the gateway's
-//   allocation rate, and a scavenge of one copies what is alive then (4-5 MB at 15k req/s): 8-22 ms pauses
-//   on a 2-core box, which every request in flight waits out. 16 MiB: a quarter of that per pause, four
-//   times as many (services/inference-gateway/README.md, "Tuning the tail").
-// - MALLOC_MMAP_THRESHOLD_: glibc serves every allocation above 128 KiB with its own mmap and gives it back
-//   at free, instead of its default (a threshold that rises to 32 MiB after the first large free, so later
-//   batches and model sessions come from arenas that keep their pages): an unloaded model's memory
-//   (onnxruntime's session arena, batch buffers) returns to the OS.
+// A service's `env` are defaults the caller's environment overrides. The gateway's
+// MALLOC_MMAP_THRESHOLD_: glibc serves every allocation above 128 KiB with its own mmap and gives it back
+// at free, instead of its default (a threshold that rises to 32 MiB after the first large free, so later
+// batches and model sessions come from arenas that keep their pages): an unloaded model's memory
+// (onnxruntime's session arena, batch buffers) returns to the OS. (Its V8 settings are its own code:
+// services/inference-gateway/src/v8.flags.ts.)
 // k8s/inference-gateway.yaml and the gateway's `npm start` run it the same way (deploy/local/test/mesh.test.mjs).
 
 export const AUTH_SECRET_FILE = path.join(ROOT, '.infra', 'auth-secret');
@@ -68,7 +63,7 @@ export function serviceComponent(svc, env = process.env) {
     spawnSpec() {
       return {
         command: process.execPath,
-        args: [...(svc.nodeArgs ?? []), '--enable-source-maps', main],
+        args: ['--enable-source-maps', main],
         cwd: path.join(ROOT, 'services', svc.name),
         env: {
           ...svc.env,

@@ -149,12 +149,15 @@ const PROFILE: Record<'grpc' | 'rest', string> = {
     '`--trace-gc` of its worker), which sets every server\'s p99 here; ghz, the other generator (Go, grpc-go, one core), shows the ' +
     "servers' own tail. Earlier sessions: own wire-protocol transport instead of grpc-js' Server (64% -> ~80%), no per-call inference " +
     'log publishing, async layers, AbortController, span attributes, error strings for valid requests, BigInt statistics, raw-input ' +
-    'copies, protobuf-es create(). Where the tail goes (`--trace-gc-nvp` of the gateway under h2load): V8 grew the young ' +
-    "generation's semi-spaces to 64 MiB and each scavenge copied 4-5 MB alive at that moment (8-22 ms pauses on a slow day of " +
-    'this box, every request in flight waiting them out); the gateway now runs with `--max-semi-space-size=16` (p99 15-27% lower ' +
-    'side by side, same throughput); no Map or Set on the serving path churns per call any more (a retired V8 hash table points at ' +
-    'its successor, so once one is old every later one and the calls in it are promoted: promotion 8-9% -> 6.4% of allocation); ' +
-    'the rest is the box: its main thread waited for a CPU 15-20% of a run (schedstat). ' +
+    'copies, protobuf-es create(). Where the tail goes (`--trace-gc-nvp` of the gateway under h2load at 128 in flight): young-' +
+    "generation collections, which every request in flight waits out. V8's allocation-site pretenuring had moved the sites of the " +
+    'per-request objects to the old generation (requests are always in flight when a scavenge samples them), where they died ' +
+    'and kept the young objects they pointed at alive until promoted: 6-17% of allocation promoted, 0.7-1.1 s of every 8 s ' +
+    'scavenging, a mark-compact every 2-8 s. The gateway now turns pretenuring off itself (src/v8.flags.ts): 0.3-0.4% promoted, ' +
+    '0.15 s scavenging, no mark-compact, so it keeps V8\'s default young generation (the former --max-semi-space-size=16 would ' +
+    'now triple the scavenging); no Map or Set on the serving path churns per call (a retired V8 hash table points at its ' +
+    'successor). What is left is the box: under load the stalls are events where all requests in flight finish late together ' +
+    "(~3 a second), and the gateway's main thread waits for a CPU 10-20% of a run (schedstat). " +
     'What would close the p99 gap: a generator that costs less CPU (h2load: twice the rate of ghz at a lower p99) and more cores.',
   rest:
     'Profiled with `node e2e/bench/profile.ts --transport rest` (64 in flight, 23,458 req/s while sampled): the main thread was busy 74%, ' +

@@ -1,3 +1,4 @@
+import './v8.flags.js';
 // Telemetry starts before Nest or any client is loaded (serviceMain imports the app afterwards).
 import { serviceMain } from '@aio/host/platform';
 import { loadConfig } from './config.js';
