@@ -698,16 +698,6 @@ export function formatStatus(rows, root = ROOT) {
 
 const USAGE = 'usage: node deploy/local/infra.mjs up|down|status [--json] [component...]';
 
-/** kafkajs 2.2.4 sets negative timers on Node 24 (tulios/kafkajs#1751): harmless, keep the CLI output clean. */
-function quietKnownWarnings() {
-  const listeners = process.listeners('warning');
-  process.removeAllListeners('warning');
-  process.on('warning', (w) => {
-    if (w.name === 'TimeoutNegativeWarning') return;
-    for (const l of listeners) l(w);
-  });
-}
-
 async function main(argv) {
   const [cmd, ...rest] = argv;
   const json = rest.includes('--json');
@@ -731,7 +721,6 @@ async function main(argv) {
 }
 
 if (isMainThread && process.argv[1] && import.meta.url === pathToFileURL(path.resolve(process.argv[1])).href) {
-  quietKnownWarnings();
   try {
     process.exitCode = await main(process.argv.slice(2));
   } catch (err) {

@@ -1,8 +1,5 @@
 #!/usr/bin/env node
-import { quietKafkajsTimerWarnings } from '@aio/events';
 import { runCli } from './cli.runner.js';
-
-quietKafkajsTimerWarnings();
 
 const code = await runCli(process.argv.slice(2), process.env, process.cwd(), {
   out: (line) => process.stdout.write(`${line}\n`),

@@ -22,4 +22,3 @@ export type { EnsureTopicsOptions } from './topic.admin.js';
 export { dlqOf, topics } from './topic.names.js';
 export type { TopicNames } from './topic.names.js';
 export { headerGetter, headerSetter, messagingAttributes } from './trace.propagation.js';
-export { quietKafkajsTimerWarnings } from './node.warnings.js';

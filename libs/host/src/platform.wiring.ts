@@ -2,7 +2,7 @@
 // telemetry before anything else loads (`@aio/host/platform`).
 import { TokenVerifier, isAllowed, resolveAuthSecret } from '@aio/auth';
 import type { EnvConfig, PlatformEnvSpec } from '@aio/config';
-import { createKafka, quietKafkajsTimerWarnings, type EventPublisher, type EventsLogger } from '@aio/events';
+import { createKafka, type EventPublisher, type EventsLogger } from '@aio/events';
 import type { ServerAuth } from '@aio/grpc';
 import type { OutboxEntry, OutboxPublish } from '@aio/mongo';
 import { startTelemetry, type Telemetry, type TelemetryOptions } from '@aio/telemetry';
@@ -94,7 +94,6 @@ export interface ServiceMainOptions<C extends PlatformConfig> {
  * telemetry before anything else loads, then the service; a failed start is logged and flushed.
  */
 export async function serviceMain<C extends PlatformConfig>(opts: ServiceMainOptions<C>): Promise<void> {
-  quietKafkajsTimerWarnings();
   let config: C;
   try {
     config = opts.loadConfig();
