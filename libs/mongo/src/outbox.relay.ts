@@ -21,8 +21,14 @@ export interface OutboxRelayOptions {
   /** Resolves once the broker has acknowledged the event; only then is the entry removed. */
   publish: OutboxPublish;
   logger: MongoLogger;
-  /** Poll period when idle. Default 1000 ms; `nudge()` after a local write skips the wait. */
+  /**
+   * Poll period when idle. Default 5000 ms. Every write that adds an entry is followed by `nudge()`, which
+   * skips the wait: the poll only finds entries nothing nudged for (another replica stopped between its
+   * write and its relay), so it can be slow; each poll is a query per source.
+   */
   intervalMs?: number;
+  /** First wait after a failed pass; it doubles per failure up to maxBackoffMs. Default 1000 ms. */
+  retryMs?: number;
   /** Documents read per collection per pass. Default 100. */
   batchSize?: number;
   /** Documents drained in parallel (entries of one document are always sequential). Default 4. */
@@ -66,6 +72,7 @@ export class OutboxRelay {
   readonly stats: OutboxRelayStats = { published: 0, publishFailures: 0, passes: 0, lastPendingDocuments: 0 };
   private readonly collections: OutboxCollection[];
   private readonly intervalMs: number;
+  private readonly retryMs: number;
   private readonly batchSize: number;
   private readonly concurrency: number;
   private readonly maxBackoffMs: number;
@@ -79,7 +86,8 @@ export class OutboxRelay {
   constructor(private readonly options: OutboxRelayOptions) {
     if (options.sources.length === 0) throw new Error('OutboxRelay needs at least one source collection');
     this.collections = options.sources.map((s) => ('collection' in s && typeof s.collection === 'object' ? s.collection : (s as OutboxCollection)));
-    this.intervalMs = positive(options.intervalMs ?? 1_000, 'intervalMs');
+    this.intervalMs = positive(options.intervalMs ?? 5_000, 'intervalMs');
+    this.retryMs = positive(options.retryMs ?? 1_000, 'retryMs');
     this.batchSize = positive(options.batchSize ?? 100, 'batchSize');
     this.concurrency = positive(options.concurrency ?? 4, 'concurrency');
     this.maxBackoffMs = positive(options.maxBackoffMs ?? 30_000, 'maxBackoffMs');
@@ -140,7 +148,7 @@ export class OutboxRelay {
       if (this.stopping) break;
       if (result.failed > 0) {
         this.consecutiveFailures += 1;
-        await this.sleep(Math.min(this.intervalMs * 2 ** this.consecutiveFailures, this.maxBackoffMs));
+        await this.sleep(Math.min(this.retryMs * 2 ** this.consecutiveFailures, this.maxBackoffMs));
       } else {
         this.consecutiveFailures = 0;
         if (!result.more && !this.nudged) await this.sleep(this.intervalMs);

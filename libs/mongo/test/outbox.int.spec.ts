@@ -243,4 +243,33 @@ describe('single-document outbox on the local MongoDB-compatible server', () => 
     await relay.stop();
     expect(relay.stats.published).toBe(1);
   });
+
+  it('retries a failed pass after retryMs, however long the idle interval', async () => {
+    await Models.create(withOutboxOnCreate({ name: 'churn', stage: 'draft' }, event('churn', 'Created')));
+    let attempts = 0;
+    let resolvePublished: () => void = () => undefined;
+    const published = new Promise<void>((resolve) => {
+      resolvePublished = resolve;
+    });
+    const relay = new OutboxRelay({
+      sources: [Models],
+      intervalMs: 600_000,
+      retryMs: 5,
+      maxBackoffMs: 600_000,
+      logger: silentLogger,
+      publish: () => {
+        attempts += 1;
+        if (attempts === 1) return Promise.reject(new Error('broker unavailable'));
+        resolvePublished();
+        return Promise.resolve();
+      },
+    });
+    relay.start();
+    // No nudge: only the backoff (2 x retryMs) can bring the second attempt before the test times out.
+    await published;
+    await relay.stop();
+    expect(attempts).toBe(2);
+    expect(relay.stats).toMatchObject({ published: 1, publishFailures: 1 });
+    expect(await outboxOf('churn')).toEqual([]);
+  });
 });
