@@ -144,10 +144,10 @@ const PROFILE: Record<'grpc' | 'rest', string> = {
     "log). The gateway waits on the generator most of the time: with the grpc-js generator the rate is the generator's. This session " +
     "the gateway's gRPC transport moved off node:http2 onto our own HTTP/2 connection and HPACK codec (@aio/grpc h2/): ~36 -> ~23 us of " +
     "main thread per request, mark-compacts rare (a closed stream is a plain object; header values are ordinary young strings), and " +
-    "the gateway now answers faster than the bare grpc-js server (whose per-call cost is grpc-js' and node:http2's). The p99 target is " +
-    "the load generator's to meet: the grpc-js generator's own node:http2 client does a mark-compact every ~0.6-1.4 s (7-39 ms pauses, " +
-    '`--trace-gc` of its worker), which sets every server\'s p99 here; ghz, the other generator (Go, grpc-go, one core), shows the ' +
-    "servers' own tail. Earlier sessions: own wire-protocol transport instead of grpc-js' Server (64% -> ~80%), no per-call inference " +
+    "the gateway now answers faster than the bare grpc-js server (whose per-call cost is grpc-js' and node:http2's). The grpc-js " +
+    "generator's own node:http2 client does a mark-compact every ~0.6-1.4 s (7-39 ms pauses, `--trace-gc` of its worker), which sets " +
+    "every server's p99 in its rows; ghz (Go, grpc-go, one core) and h2load (C) show the servers' own tail, h2load at the least CPU " +
+    "per call. Earlier sessions: own wire-protocol transport instead of grpc-js' Server (64% -> ~80%), no per-call inference " +
     'log publishing, async layers, AbortController, span attributes, error strings for valid requests, BigInt statistics, raw-input ' +
     'copies, protobuf-es create(). Where the tail goes (`--trace-gc-nvp` of the gateway under h2load at 128 in flight): young-' +
     "generation collections, which every request in flight waits out. V8's allocation-site pretenuring had moved the sites of the " +
@@ -157,8 +157,8 @@ const PROFILE: Record<'grpc' | 'rest', string> = {
     '0.15 s scavenging, no mark-compact, so it keeps V8\'s default young generation (the former --max-semi-space-size=16 would ' +
     'now triple the scavenging); no Map or Set on the serving path churns per call (a retired V8 hash table points at its ' +
     'successor). What is left is the box: under load the stalls are events where all requests in flight finish late together ' +
-    "(~3 a second), and the gateway's main thread waits for a CPU 10-20% of a run (schedstat). " +
-    'What would close the p99 gap: a generator that costs less CPU (h2load: twice the rate of ghz at a lower p99) and more cores.',
+    "(~3 a second), and the gateway's main thread waits for a CPU 10-20% of a run (schedstat). The h2load rows are the gateway's own " +
+    "tail on this box; more cores would take it lower still (the generator, the gateway's main thread and its two workers share two).",
   rest:
     'Profiled with `node e2e/bench/profile.ts --transport rest` (64 in flight, 23,458 req/s while sampled): the main thread was busy 74%, ' +
     '~31 us per request. Of the profile: writing the answer to the socket 16.7% (one write per answer per connection; on loopback the ' +
