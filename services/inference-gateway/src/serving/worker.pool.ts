@@ -399,13 +399,18 @@ export class WorkerPool {
     }
   }
 
-  /** Fails the batch a worker is running, if any, and frees the worker for the next one. */
-  private failRunning(slot: Slot, err: Error): void {
+  /** Frees the worker for the next batch: the run it held (if any), its stuck-timer cleared. */
+  private release(slot: Slot): Run | undefined {
     const run = slot.running;
-    if (run === undefined) return;
+    if (run === undefined) return undefined;
     slot.running = undefined;
     clearTimeout(run.timer);
-    for (const job of run.jobs) this.settle(job, err);
+    return run;
+  }
+
+  /** Fails the batch a worker is running, if any, and frees the worker for the next one. */
+  private failRunning(slot: Slot, err: Error): void {
+    for (const job of this.release(slot)?.jobs ?? []) this.settle(job, err);
   }
 
   /** Answers each request of a run from the worker's reply. */
@@ -445,8 +450,7 @@ export class WorkerPool {
   private onMessage(slot: Slot, msg: FromWorker): void {
     const run = slot.running;
     if (run !== undefined && run.id === msg.id) {
-      slot.running = undefined;
-      clearTimeout(run.timer);
+      this.release(slot);
       this.finish(run, msg);
       this.pump();
       return;
